@@ -1,0 +1,51 @@
+"""Command line: ``conformance run|validate|...`` (also ``python -m conformance``).
+
+Exit codes: 0 everything passed; 1 a conformance failure or error row; 2 usage or case-file
+errors (bad files are reported as ``FILE:LINE: field: message`` and the valid cases still run).
+
+Each subcommand lives in ``conformance/commands/<name>.py`` with ``add_parser(subparsers)``
+and ``main(args) -> int``; add new ones to ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .errors import EXIT_USAGE, UsageError
+
+COMMANDS = ("run", "validate")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="conformance",
+        description="Cross-framework conformance suite for the dense layer and sigmoid.",
+        epilog="Exit codes: 0 pass, 1 conformance failures, 2 usage or case-file errors.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"conformance.commands.{name}")
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""``conformance validate [PATHS...]``: schema, shapes, layouts and expected values."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..cases import BUNDLED_CASES, load_cases
+from ..checks import expected_errors
+from ..errors import EXIT_OK, EXIT_USAGE
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="check case files (exit 0 valid, 2 problems)")
+    p.add_argument("paths", nargs="*", help="case files or directories (default: bundled cases/)")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    paths = args.paths or [str(BUNDLED_CASES)]
+    cases, errors = load_cases(paths)
+    for case in cases:
+        errors.extend(expected_errors(case))
+    for e in errors:
+        print(e, file=sys.stderr)
+    print(f"{len(cases)} case files loaded, {len(errors)} problems")
+    return EXIT_USAGE if errors else EXIT_OK

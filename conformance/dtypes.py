@@ -1,0 +1,154 @@
+"""Floating-point formats the suite knows, and exact rounding into them.
+
+Every value the suite handles travels as float64 (which holds float16, bfloat16 and float32
+values exactly) until the moment it is handed to a framework. Rounding an *exact* value into
+a narrow format must not go through float32 first (ml_dtypes' float64 -> bfloat16 cast does,
+and can round twice), so :func:`round_pair` rounds a value given as an unevaluated float64 sum
+``hi + lo`` straight to the target precision with round-to-nearest-even.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import ml_dtypes
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DType:
+    """IEEE-style binary format: ``p`` significand bits (implicit bit included)."""
+
+    name: str
+    np_type: type
+    uint: type
+    bits: int
+    p: int
+    emin: int
+    emax: int
+    max_digits10: int
+
+    @property
+    def np(self) -> np.dtype:
+        return np.dtype(self.np_type)
+
+    @property
+    def u(self) -> float:
+        """Unit roundoff 2**-p."""
+        return float(2.0 ** -self.p)
+
+    @property
+    def eps(self) -> float:
+        return float(2.0 ** (1 - self.p))
+
+    @property
+    def tiny(self) -> float:
+        """Smallest positive normal number."""
+        return float(2.0**self.emin)
+
+    @property
+    def min_subnormal(self) -> float:
+        return float(2.0 ** (self.emin - self.p + 1))
+
+    @property
+    def max(self) -> float:
+        return float((2.0 - 2.0 ** (1 - self.p)) * 2.0**self.emax)
+
+
+FLOAT16 = DType("float16", np.float16, np.uint16, 16, 11, -14, 15, 5)
+BFLOAT16 = DType("bfloat16", ml_dtypes.bfloat16, np.uint16, 16, 8, -126, 127, 4)
+FLOAT32 = DType("float32", np.float32, np.uint32, 32, 24, -126, 127, 9)
+FLOAT64 = DType("float64", np.float64, np.uint64, 64, 53, -1022, 1023, 17)
+
+DTYPES: dict[str, DType] = {d.name: d for d in (FLOAT16, BFLOAT16, FLOAT32, FLOAT64)}
+DTYPE_NAMES: tuple[str, ...] = tuple(DTYPES)
+
+
+def get(name: str) -> DType:
+    try:
+        return DTYPES[name]
+    except KeyError:
+        raise ValueError(f"unknown dtype {name!r}; expected one of {', '.join(DTYPES)}") from None
+
+
+def round_pair(hi: np.ndarray, lo: np.ndarray, dt: DType) -> np.ndarray:
+    """Round the exact values ``hi + lo`` to ``dt`` (round to nearest, ties to even).
+
+    Contract: ``hi`` is the float64 nearest to the exact value and ``lo`` has the sign of the
+    remainder (``0`` when ``hi`` is exact). Because every rounding boundary of a narrower format
+    is a float64 number, only a tie at ``hi`` needs ``lo`` to decide the direction.
+    Returns float64 values that are exactly representable in ``dt`` (inf on overflow).
+    """
+    hi = np.asarray(hi, dtype=np.float64)
+    lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), hi.shape)
+    if dt.p == 53:
+        return hi.copy()
+    out = hi.copy()
+    fin = np.isfinite(hi)
+    h = hi[fin]
+    _, e = np.frexp(np.abs(h))
+    e = np.maximum(e - 1, dt.emin)
+    q = e - (dt.p - 1)
+    scaled = np.ldexp(h, -q)
+    r = np.rint(scaled)
+    tie = (scaled - np.floor(scaled)) == 0.5
+    low = lo[fin]
+    r = np.where(tie & (low > 0), np.ceil(scaled), r)
+    r = np.where(tie & (low < 0), np.floor(scaled), r)
+    res = np.ldexp(r, q)
+    res = np.where(np.abs(res) > dt.max, np.copysign(np.inf, h), res)
+    out[fin] = res
+    return out
+
+
+def to_dtype(values64: np.ndarray, dt: DType) -> np.ndarray:
+    """Cast float64 values that are already representable in ``dt`` (no rounding happens)."""
+    return np.asarray(values64, dtype=np.float64).astype(dt.np)
+
+
+def round_fraction(x: Fraction, dt: DType) -> float:
+    """Correctly round an exact rational to ``dt``; returned as a float64."""
+    try:
+        hi = float(x)
+    except OverflowError:
+        return float("inf") if x > 0 else float("-inf")
+    rem = x - Fraction(hi)
+    lo = 0.0 if rem == 0 else (1.0 if rem > 0 else -1.0)
+    return float(round_pair(np.array([hi]), np.array([lo]), dt)[0])
+
+
+def ordinal(a: np.ndarray, dt: DType) -> np.ndarray:
+    """Map values of ``dt`` to int64 so that adjacent floats differ by 1 and ±0 both map to 0."""
+    arr = np.ascontiguousarray(np.asarray(a).astype(dt.np))
+    bits = arr.view(dt.uint).astype(np.uint64)
+    sign = (bits >> np.uint64(dt.bits - 1)).astype(bool)
+    mag = (bits & np.uint64((1 << (dt.bits - 1)) - 1)).astype(np.int64)
+    return np.where(sign, -mag, mag)
+
+
+def ulp_distance(a: np.ndarray, b: np.ndarray, dt: DType) -> np.ndarray:
+    """Number of representable ``dt`` values between ``a`` and ``b`` (float64 array).
+
+    ±0 are 0 apart; nan is 0 from nan and infinitely far from anything else; an infinity is
+    0 from the same infinity and infinitely far from anything else.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    oa, ob = ordinal(a, dt), ordinal(b, dt)
+    ua, ub = oa.astype(np.uint64), ob.astype(np.uint64)
+    dist = np.where(oa >= ob, ua - ub, ub - ua).astype(np.float64)
+    na, nb = np.isnan(a), np.isnan(b)
+    ia, ib = np.isinf(a), np.isinf(b)
+    special = na | nb | ia | ib
+    same_special = (na & nb) | (ia & ib & (a == b))
+    return np.where(special, np.where(same_special, 0.0, np.inf), dist)
+
+
+def ulp_of(values: np.ndarray, dt: DType) -> np.ndarray:
+    """Spacing of ``dt`` at each value: 2**(max(floor(log2|v|), emin) - p + 1)."""
+    v = np.abs(np.asarray(values, dtype=np.float64))
+    v = np.where(np.isfinite(v), v, dt.max)
+    _, e = np.frexp(v)
+    e = np.maximum(e - 1, dt.emin)
+    return np.ldexp(1.0, e - (dt.p - 1))

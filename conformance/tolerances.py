@@ -1,0 +1,113 @@
+"""Default tolerances, in one place, with where each figure comes from.
+
+Affine (``x @ W.T + b``), any dtype with unit roundoff u = 2**-p:
+    |y - S| <= gamma_{n+1} * (sum_i |x_i w_i| + |b|) + (n + 1) * tiny
+    gamma_k = k*u / (1 - k*u)  (Higham, Accuracy and Stability of Numerical Algorithms, §3.1).
+    This holds for *every* summation order, blocking and FMA use of a dot product computed in
+    the dtype (or in a wider type and rounded once), so it never fails a correct
+    implementation, and it scales with n and with cancellation (sum |x_i w_i| >> |S|), unlike a
+    fixed rtol. ``tiny`` (smallest normal) per product and for the output covers
+    flush-to-zero of subnormal intermediates.
+
+Sigmoid, against the correctly rounded sigmoid of the *exact* affine value:
+    |y - sigma(S)| <= budget * ulp(sigma(S)) + sigma'(S) * affine_bound + subnormal floor
+    The propagated term is what the affine rounding error can do to the sigmoid input
+    (sigma' = sigma(1 - sigma) <= 1/4); it is 0 for sigmoid-only cases. The floor is the
+    smallest normal number when the reference is subnormal (frameworks may flush to zero).
+    Budgets (ULP of the output dtype), measured on this suite's sweeps
+    (``benchmarks/sigmoid_ulp_sweep.py``):
+
+    float64  4: libm/SLEEF-style exp is < 1 ulp, and 1/(1+exp(-z)) adds two roundings and
+                an error amplification of at most ~1 near z = 0; measured torch/numpy/jax <= 2.
+    float32  4: torch/NumPy/JAX measured <= 2-3; TensorFlow's Eigen logistic kernel uses a
+                rational approximation whose stated worst case is a few ULP, reaching 4-6
+                near z ~ -13 (measured); above 4 it is reported as a genuine deviation.
+    float16  2 / bfloat16  2: frameworks that upcast to float32 and round once are within 1;
+                the extra ULP allows a float32 result within an ulp of a midpoint.
+
+A case may override per op and dtype with ``{ulp, rtol, atol}``; an element then passes when
+it is within ``ulp`` ULP *or* within ``atol + rtol*|ref|``; ``ulp: 0`` means bit-exact (±0 equal).
+Special values are never covered by a tolerance: nan matches only nan, and an infinity only the
+same infinity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import dtypes as D
+
+SIGMOID_ULP_BUDGET: dict[str, float] = {"float64": 4, "float32": 4, "float16": 2, "bfloat16": 2}
+
+
+def gamma(k: int, u: float) -> float:
+    return k * u / (1 - k * u) if k * u < 1 else float("inf")
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """Per-element allowance: pass if |err| <= abs_allow or ulp <= ulp_allow."""
+
+    abs_allow: np.ndarray | None
+    ulp_allow: float | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    op: str
+    dtype: str
+    source: str  # "default" or "case"
+    ulp: float | None = None
+    rtol: float | None = None
+    atol: float | None = None
+
+    def affine_bound(self, n: int, abs_sum: np.ndarray) -> np.ndarray:
+        dt = D.get(self.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return gamma(n + 1, dt.u) * abs_sum + (n + 1) * dt.tiny
+
+    def allowance(
+        self,
+        ref: np.ndarray,
+        n: int | None = None,
+        abs_sum: np.ndarray | None = None,
+        sigmoid_prime: np.ndarray | None = None,
+    ) -> Allowance:
+        """Allowance per element of ``ref`` (``n``/``abs_sum`` describe the affine map)."""
+        dt = D.get(self.dtype)
+        if self.source == "case":
+            abs_allow = None
+            parts = []
+            if self.ulp is not None:
+                parts.append(f"ulp<={self.ulp:g}")
+            if self.rtol is not None or self.atol is not None:
+                rtol, atol = self.rtol or 0.0, self.atol or 0.0
+                abs_allow = atol + rtol * np.abs(ref)
+                parts.append(f"atol={atol:g}+rtol={rtol:g}*|ref|")
+            return Allowance(abs_allow, self.ulp, "case: " + " or ".join(parts))
+        if self.op == "affine":
+            assert n is not None and abs_sum is not None
+            bound = self.affine_bound(n, abs_sum)
+            worst = float(np.max(bound)) if bound.size else 0.0
+            text = f"gamma_{n + 1}(2^-{dt.p})*sum|xw| + {n + 1}*tiny (max {worst:.3g})"
+            return Allowance(bound, None, text)
+        budget = SIGMOID_ULP_BUDGET[self.dtype]
+        floor = np.where(np.abs(ref) < dt.tiny, dt.tiny, 0.0)
+        allow = budget * D.ulp_of(ref, dt) + floor
+        text = f"{budget:g} ulp"
+        if n is not None and abs_sum is not None and sigmoid_prime is not None:
+            allow = allow + sigmoid_prime * self.affine_bound(n, abs_sum)
+            text += " + sigma'*affine bound"
+        return Allowance(allow, budget, text)
+
+
+def resolve(op: str, dtype: str, overrides: dict[str, dict[str, dict[str, float]]]) -> Tolerance:
+    """The tolerance for ``op``/``dtype``: a per-dtype override, else an all-dtype one, else default."""
+    per = overrides.get(op, {})
+    spec = per.get(dtype) or per.get("*")
+    if not spec:
+        return Tolerance(op, dtype, "default")
+    return Tolerance(op, dtype, "case", spec.get("ulp"), spec.get("rtol"), spec.get("atol"))
