@@ -296,7 +296,12 @@ def load_cases(paths: Iterable[str | Path]) -> tuple[list[Case], list[CaseError]
             continue
         if case.id in seen:
             errors.append(
-                CaseError(disp, case.line("id") or 1, "id", f"duplicate id {case.id!r} (also in {seen[case.id]})")
+                CaseError(
+                    disp,
+                    case.line("id") or 1,
+                    "id",
+                    f"duplicate id {case.id!r} (also in {seen[case.id]})",
+                )
             )
             continue
         seen[case.id] = disp
@@ -317,11 +322,15 @@ def load_case(file: Path, root: Path, disp: str | None = None) -> Case:
     if doc is None:
         raise CaseError(disp, 1, "", "empty case file")
     if not isinstance(doc, dict):
-        raise CaseError(disp, 1, "", "a case file must be a mapping of keys (id, inputs, params, ...)")
+        raise CaseError(
+            disp, 1, "", "a case file must be a mapping of keys (id, inputs, params, ...)"
+        )
     err = best_match(_VALIDATOR.iter_errors(doc))
     if err is not None:
         path = tuple(err.absolute_path)
-        raise CaseError(disp, line_of(doc, path, 1), _path_str(path) or "(top level)", _schema_message(err))
+        raise CaseError(
+            disp, line_of(doc, path, 1), _path_str(path) or "(top level)", _schema_message(err)
+        )
     return _build(doc, file, root, disp)
 
 
@@ -374,7 +383,9 @@ def _build(doc: Any, file: Path, root: Path, disp: str) -> Case:
     else:
         has_w, has_k = "weight" in params, "kernel" in params
         if init is not None:
-            raise ctx.err(("params", "init"), "framework-native init is not supported by this version")
+            raise ctx.err(
+                ("params", "init"), "framework-native init is not supported by this version"
+            )
         if has_w == has_k:
             raise ctx.err(("params",), "give exactly one of weight (out, in) or kernel (in, out)")
         layout = "weight" if has_w else "kernel"
@@ -455,7 +466,9 @@ def _shapes(
         claim("out_features", out_, ("params", layout))
     if kind == "dense" and isinstance(bias, Literal):
         if len(bias.shape) != 1:
-            raise ctx.err(("params", "bias"), f"bias must be 1-D (out_features,), got {_show(bias.shape)}")
+            raise ctx.err(
+                ("params", "bias"), f"bias must be 1-D (out_features,), got {_show(bias.shape)}"
+            )
         claim("out_features", bias.shape[0], ("params", "bias"))
     if "batch" not in known:
         raise ctx.err(("inputs", in_key), "shapes.batch is needed to generate this array")
@@ -485,7 +498,8 @@ def _check_sizes(ctx: _Ctx, kind: str, batch: tuple[int, ...], n_in: int, n_out:
     for name, n in sizes.items():
         if n > MAX_ARRAY_ELEMENTS:
             raise ctx.err(
-                ("shapes",), f"{name} would hold {n} values; the limit is {MAX_ARRAY_ELEMENTS} per array"
+                ("shapes",),
+                f"{name} would hold {n} values; the limit is {MAX_ARRAY_ELEMENTS} per array",
             )
     macs = rows * n_in * n_out
     if kind == "dense" and macs > MAX_MACS:
@@ -499,18 +513,22 @@ def _expected(
     shape = (*batch, n_out) if kind == "dense" else batch
     for op, spec in node.items():
         if op in ("weight", "kernel", "bias"):
-            raise ctx.err(("expected", op), "parameter pins need params.init (framework-native init)")
+            raise ctx.err(
+                ("expected", op), "parameter pins need params.init (framework-native init)"
+            )
         if kind == "sigmoid" and op == "affine":
             raise ctx.err(("expected", op), "a sigmoid-only case has no affine output")
         per: dict[str, Literal] = {}
         items = spec.items() if isinstance(spec, dict) else [("*", spec)]
-        for dtype, values in items:
+        for dtype, _values in items:
             path = ("expected", op) if dtype == "*" else ("expected", op, dtype)
             lit = ctx.source(path)
             if not isinstance(lit, Literal):
                 raise ctx.err(path, "expected values must be explicit")
             if lit.shape != shape:
-                raise ctx.err(path, f"shape {_show(lit.shape)} does not match the output shape {_show(shape)}")
+                raise ctx.err(
+                    path, f"shape {_show(lit.shape)} does not match the output shape {_show(shape)}"
+                )
             per[str(dtype)] = lit
         out[str(op)] = per
     return out

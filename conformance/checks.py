@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from . import dtypes as D
 from .cases import Case
 from .compare import measure
@@ -31,7 +30,11 @@ def expected_errors(case: Case, dtypes: list[str] | None = None) -> list[CaseErr
                 continue
             values = ref.affine if op == "affine" else ref.sigmoid
             assert values is not None
-            sprime = ref.sigmoid * (1 - ref.sigmoid) if (op == "sigmoid" and case.kind == "dense") else None
+            sprime = (
+                ref.sigmoid * (1 - ref.sigmoid)
+                if (op == "sigmoid" and case.kind == "dense")
+                else None
+            )
             n = case.in_features if case.kind == "dense" else None
             allow = resolve(op, dtype, case.tolerance).allowance(values, n, ref.abs_sum, sprime)
             m = measure(lit.rounded(dt), values, dt, allow, lit.slack(dt))
@@ -49,5 +52,3 @@ def expected_errors(case: Case, dtypes: list[str] | None = None) -> list[CaseErr
                     )
                 )
     return errors
-
-

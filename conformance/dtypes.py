@@ -36,7 +36,7 @@ class DType:
     @property
     def u(self) -> float:
         """Unit roundoff 2**-p."""
-        return float(2.0 ** -self.p)
+        return float(2.0**-self.p)
 
     @property
     def eps(self) -> float:

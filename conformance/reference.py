@@ -159,7 +159,9 @@ def affine_enclosure(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dtype: 
             unsafe = ~safe.all(axis=2)
         else:
             p = prod_a * prod_b
-            terms = np.concatenate([p, np.broadcast_to(b0[None, :, None], (xc.shape[0], m, 1))], axis=2)
+            terms = np.concatenate(
+                [p, np.broadcast_to(b0[None, :, None], (xc.shape[0], m, 1))], axis=2
+            )
             unsafe = np.zeros((xc.shape[0], m), dtype=bool)
         enc = _sum_enclosure(terms.reshape(-1, terms.shape[2]))
         sl = slice(r0, r0 + xc.shape[0])
@@ -189,7 +191,12 @@ def affine_enclosure(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dtype: 
 
 
 def _apply_specials(
-    xs: np.ndarray, w: np.ndarray, b: np.ndarray | None, hi: np.ndarray, lo: np.ndarray, err: np.ndarray
+    xs: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    hi: np.ndarray,
+    lo: np.ndarray,
+    err: np.ndarray,
 ) -> None:
     """IEEE semantics for nan/inf operands and the sign of exact zeros (in place)."""
     f = np.float64
@@ -312,7 +319,11 @@ def sigmoid_enclosure(enc: Enclosure, dt: D.DType) -> Enclosure:
     lo = np.where(big, np.where(enc.hi > 0, -(2.0**-1074), 2.0**-1074), lo)
     err = np.where(big, 0.0, err)
     exact_half = fin & (enc.hi == 0) & (enc.lo == 0) & (enc.err == 0)
-    hi, lo, err = (np.where(exact_half, 0.5, hi), np.where(exact_half, 0.0, lo), np.where(exact_half, 0.0, err))
+    hi, lo, err = (
+        np.where(exact_half, 0.5, hi),
+        np.where(exact_half, 0.0, lo),
+        np.where(exact_half, 0.0, err),
+    )
     hi = np.where(fin, hi, np.where(np.isnan(enc.hi), np.nan, np.where(enc.hi > 0, 1.0, 0.0)))
     lo = np.where(fin, lo, 0.0)
     err = np.where(fin, err, 0.0)
@@ -321,7 +332,9 @@ def sigmoid_enclosure(enc: Enclosure, dt: D.DType) -> Enclosure:
         if not todo.any():
             break
         for idx in zip(*np.nonzero(todo), strict=True):
-            h, l_, e = _sigmoid_decimal(float(enc.hi[idx]), float(enc.lo[idx]), float(enc.err[idx]), prec)
+            h, l_, e = _sigmoid_decimal(
+                float(enc.hi[idx]), float(enc.lo[idx]), float(enc.err[idx]), prec
+            )
             hi[idx], lo[idx], err[idx] = h, l_, e
         todo = _ambiguous(hi, lo, err, dt)
     if todo.any():  # pragma: no cover - needs an input enclosure too wide to decide

@@ -35,7 +35,9 @@ def parity_table(rows: list[Row]) -> pd.DataFrame:
         return df
     df["cell"] = [_cell(s, u) for s, u in zip(df["status"], df["max_ulp"], strict=True)]
     modes = df["mode"].nunique() > 1
-    df["column"] = df["framework"] + " / " + df["path"] + ((" [" + df["mode"] + "]") if modes else "")
+    df["column"] = (
+        df["framework"] + " / " + df["path"] + ((" [" + df["mode"] + "]") if modes else "")
+    )
     table = df.pivot_table(
         index=["case", "dtype", "op"], columns="column", values="cell", aggfunc="first", sort=True
     )
@@ -46,7 +48,9 @@ def status_counts(rows: list[Row]) -> pd.DataFrame:
     df = frame(rows)
     if df.empty:
         return df
-    counts = df.pivot_table(index="framework", columns="status", values="case", aggfunc="count", fill_value=0)
+    counts = df.pivot_table(
+        index="framework", columns="status", values="case", aggfunc="count", fill_value=0
+    )
     return counts
 
 
@@ -58,7 +62,10 @@ def environment_lines(rows: list[Row]) -> list[str]:
     lines = []
     for name, r in sorted(seen.items()):
         settings = ", ".join(f"{k}={v}" for k, v in sorted(r.settings.items()))
-        lines.append(f"- **{name}** {r.framework_version} on {r.device}" + (f" ({settings})" if settings else ""))
+        lines.append(
+            f"- **{name}** {r.framework_version} on {r.device}"
+            + (f" ({settings})" if settings else "")
+        )
     return lines
 
 
@@ -75,7 +82,10 @@ def markdown(rows: list[Row], title: str = "Parity report") -> str:
     failures = [r for r in rows if r.status in ("fail", "error")]
     if failures:
         parts += ["## Failures", ""]
-        parts += [f"- `{r.case}` {r.dtype} {r.op} — {r.framework} `{r.path}`: {r.message}" for r in failures]
+        parts += [
+            f"- `{r.case}` {r.dtype} {r.op} — {r.framework} `{r.path}`: {r.message}"
+            for r in failures
+        ]
         parts.append("")
     parts += ["## Parity (status and max ULP vs target)", ""]
     parts.append(table.to_markdown() if not table.empty else "(no rows)")
@@ -109,7 +119,9 @@ def console_summary(rows: list[Row], limit: int = 25) -> str:
         lines.append("")
         lines.append(f"{len(bad)} failing/erroring rows:")
         for r in bad[:limit]:
-            lines.append(f"  {r.status.upper()} {r.case} [{r.dtype} {r.op}] {r.framework} {r.path}: {r.message}")
+            lines.append(
+                f"  {r.status.upper()} {r.case} [{r.dtype} {r.op}] {r.framework} {r.path}: {r.message}"
+            )
         if len(bad) > limit:
             lines.append(f"  ... and {len(bad) - limit} more (see the report)")
     return "\n".join(lines)

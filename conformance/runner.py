@@ -83,7 +83,9 @@ class Unit:
     bias: np.ndarray | None
 
 
-def plan(cases: list[Case], dtypes: list[str], mode: str, device: str) -> tuple[list[Unit], list[Batch]]:
+def plan(
+    cases: list[Case], dtypes: list[str], mode: str, device: str
+) -> tuple[list[Unit], list[Batch]]:
     units: list[Unit] = []
     batches: list[Batch] = []
     index: dict[tuple[Any, ...], int] = {}
@@ -111,7 +113,9 @@ def plan(cases: list[Case], dtypes: list[str], mode: str, device: str) -> tuple[
             else:
                 assert arr.z is not None
                 item = Item(case.id, z=D.to_dtype(arr.z, dt))
-            units.append(Unit(case, dtype, b, len(batches[b].items), arr.x, arr.z, arr.weight, arr.bias))
+            units.append(
+                Unit(case, dtype, b, len(batches[b].items), arr.x, arr.z, arr.weight, arr.bias)
+            )
             batches[b].items.append(item)
     return units, batches
 

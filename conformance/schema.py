@@ -16,7 +16,10 @@ SCHEMA_ID = "https://github.com/conformance/conformance/case.schema.json"
 _scalar: dict[str, Any] = {
     "description": "A number; YAML .nan/.inf/-.inf/-0.0, or a string holding a hex float "
     "('0x1.8p-2') or a decimal to be rounded straight to each dtype.",
-    "anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*[-+]?[0-9a-fA-FxXpP.nNiI_eE+-]+\s*$"}],
+    "anyOf": [
+        {"type": "number"},
+        {"type": "string", "pattern": r"^\s*[-+]?[0-9a-fA-FxXpP.nNiI_eE+-]+\s*$"},
+    ],
 }
 
 _nested: dict[str, Any] = {
@@ -36,7 +39,11 @@ _distribution: dict[str, Any] = {
         "high": {"type": "number", "description": "uniform: upper bound (default 1)"},
         "mean": {"type": "number", "description": "normal: mean (default 0)"},
         "std": {"type": "number", "minimum": 0, "description": "normal: std (default 1)"},
-        "df": {"type": "number", "exclusiveMinimum": 0, "description": "student_t: degrees of freedom"},
+        "df": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "student_t: degrees of freedom",
+        },
         "scale": {"type": "number", "minimum": 0, "description": "student_t: scale (default 1)"},
     },
 }
@@ -142,7 +149,10 @@ CASE_SCHEMA: dict[str, Any] = {
         "tolerance": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"affine": {"$ref": "#/$defs/tolerance"}, "sigmoid": {"$ref": "#/$defs/tolerance"}},
+            "properties": {
+                "affine": {"$ref": "#/$defs/tolerance"},
+                "sigmoid": {"$ref": "#/$defs/tolerance"},
+            },
         },
     },
     "$defs": {

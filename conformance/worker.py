@@ -58,7 +58,10 @@ def main() -> int:
         except SkipBatch as exc:
             send(proto, ("batch_skip", index, str(exc)))
         except Exception:
-            send(proto, ("batch_error", index, traceback.format_exc(limit=3).strip().splitlines()[-1]))
+            send(
+                proto,
+                ("batch_error", index, traceback.format_exc(limit=3).strip().splitlines()[-1]),
+            )
     send(proto, ("done",))
     return 0
 

@@ -31,8 +31,8 @@ class JaxAdapter(Adapter):
     def settings(self) -> dict[str, str]:
         cfg = self.jax.config
         return {
-            "jax_enable_x64": str(cfg.jax_enable_x64),
-            "jax_default_matmul_precision": str(cfg.jax_default_matmul_precision),
+            "jax_enable_x64": str(cfg.jax_enable_x64)  # type: ignore[attr-defined],
+            "jax_default_matmul_precision": str(cfg.jax_default_matmul_precision)  # type: ignore[attr-defined],
             "backend": self.jax.default_backend(),
         }
 
@@ -48,7 +48,10 @@ class JaxAdapter(Adapter):
 
         return {
             "jnp.matmul+add": ("affine", lambda i: self._np(affine(i))),
-            "jax.nn.sigmoid(jnp.matmul+add)": ("sigmoid", lambda i: self._np(jax.nn.sigmoid(affine(i)))),
+            "jax.nn.sigmoid(jnp.matmul+add)": (
+                "sigmoid",
+                lambda i: self._np(jax.nn.sigmoid(affine(i))),
+            ),
         }
 
     def sigmoid_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:

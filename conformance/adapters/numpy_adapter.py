@@ -39,10 +39,14 @@ class NumpyAdapter(Adapter):
             with np.errstate(over="ignore"):
                 return 1 / (1 + np.exp(-z))
 
-        return {"x @ W.T + b": ("affine", affine), "1/(1+np.exp(-(x @ W.T + b)))": ("sigmoid", sigmoid)}
+        return {
+            "x @ W.T + b": ("affine", affine),
+            "1/(1+np.exp(-(x @ W.T + b)))": ("sigmoid", sigmoid),
+        }
 
     def sigmoid_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:
         def sigmoid(item: Item) -> np.ndarray:
+            assert item.z is not None
             with np.errstate(over="ignore"):
                 return 1 / (1 + np.exp(-item.z))
 

@@ -54,7 +54,10 @@ class TensorflowAdapter(Adapter):
 
         def build(activation: str | None) -> Any:
             layer = keras.layers.Dense(
-                batch.out_features, activation=activation, use_bias=batch.has_bias, dtype=batch.dtype
+                batch.out_features,
+                activation=activation,
+                use_bias=batch.has_bias,
+                dtype=batch.dtype,
             )
             layer.build((None, batch.in_features))
             return layer

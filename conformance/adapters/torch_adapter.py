@@ -33,8 +33,9 @@ class TorchAdapter(Adapter):
         }
 
     # -- conversion ---------------------------------------------------------------------------
-    def _t(self, a: np.ndarray) -> Any:
+    def _t(self, a: np.ndarray | None) -> Any:
         t = self.torch
+        assert a is not None
         if is_bf16(a):
             return t.from_numpy(bits16(a).copy()).view(t.bfloat16)
         return t.from_numpy(np.ascontiguousarray(a).copy())
