@@ -31,8 +31,8 @@ class JaxAdapter(Adapter):
     def settings(self) -> dict[str, str]:
         cfg = self.jax.config
         return {
-            "jax_enable_x64": str(cfg.jax_enable_x64)  # type: ignore[attr-defined],
-            "jax_default_matmul_precision": str(cfg.jax_default_matmul_precision)  # type: ignore[attr-defined],
+            "jax_enable_x64": str(cfg.jax_enable_x64),  # type: ignore[attr-defined]
+            "jax_default_matmul_precision": str(cfg.jax_default_matmul_precision),  # type: ignore[attr-defined]
             "backend": self.jax.default_backend(),
         }
 
