@@ -12,7 +12,8 @@ Method (docs/reference.md has the argument in full):
   are recomputed exactly with rational arithmetic (``fractions.Fraction``).
 * Sigmoid of the exact affine value is evaluated from the enclosure: first in float64 with a
   stated error bound, then, where that cannot decide the rounding (always for float64), with
-  the correctly rounded ``decimal`` arithmetic of the standard library at 40+ digits.
+  the correctly rounded ``decimal`` arithmetic of the standard library at 40, 80 or 160 digits,
+  rounded to the dtype through exact rationals.
 * IEEE special values follow IEEE semantics: nan propagates, inf*0 is nan, +inf + -inf is nan,
   an exact zero is -0 only when every term is -0.
 """
@@ -292,20 +293,19 @@ def _dec_sigmoid(s: decimal.Decimal, ctx: decimal.Context) -> decimal.Decimal:
     return ctx.divide(1, ctx.add(1, ctx.exp(ctx.minus(s))))
 
 
-def _sigmoid_decimal(hi: float, lo: float, err: float, prec: int) -> tuple[float, float, float]:
-    """Enclosure of sigmoid over [hi+lo-err, hi+lo+err] with ``prec``-digit decimal arithmetic."""
+def _sigmoid_decimal(hi: float, lo: float, err: float, prec: int, dt: D.DType) -> float | None:
+    """sigmoid over [hi+lo-err, hi+lo+err] in ``prec``-digit decimal arithmetic, rounded to
+    ``dt`` through exact rationals when both ends of the padded enclosure agree, else None."""
     ctx = decimal.Context(prec=prec, Emax=10**7, Emin=-(10**7), traps=[])
     mid = ctx.add(decimal.Decimal(hi), decimal.Decimal(lo))
     de = decimal.Decimal(err)
-    a = _dec_sigmoid(ctx.subtract(mid, de), ctx)
-    b = _dec_sigmoid(ctx.add(mid, de), ctx)
-    centre = ctx.divide(ctx.add(a, b), 2)
-    half = ctx.divide(ctx.subtract(b, a), 2)
-    # Each decimal operation is correctly rounded: a few units of 10**-prec relative.
-    slack = ctx.multiply(centre, decimal.Decimal(10) ** (-(prec - 3)))
-    h = float(centre)
-    rest = ctx.subtract(centre, decimal.Decimal(h))
-    return h, float(rest), float(ctx.add(half, slack)) * (1 + 2**-50) + 2.0**-1074
+    # Each decimal operation is correctly rounded: pad by a few units of 10**-prec relative.
+    pad = decimal.Decimal(10) ** (-(prec - 3))
+    a = ctx.multiply(_dec_sigmoid(ctx.subtract(mid, de), ctx), 1 - pad)
+    b = ctx.multiply(_dec_sigmoid(ctx.add(mid, de), ctx), 1 + pad)
+    ra = D.round_fraction(Fraction(a), dt)
+    rb = D.round_fraction(Fraction(b), dt)
+    return ra if ra == rb else None
 
 
 def sigmoid_enclosure(enc: Enclosure, dt: D.DType) -> Enclosure:
@@ -328,17 +328,15 @@ def sigmoid_enclosure(enc: Enclosure, dt: D.DType) -> Enclosure:
     lo = np.where(fin, lo, 0.0)
     err = np.where(fin, err, 0.0)
     todo = _ambiguous(hi, lo, err, dt)
-    for prec in (40, 80, 160):
-        if not todo.any():
-            break
-        for idx in zip(*np.nonzero(todo), strict=True):
-            h, l_, e = _sigmoid_decimal(
-                float(enc.hi[idx]), float(enc.lo[idx]), float(enc.err[idx]), prec
-            )
-            hi[idx], lo[idx], err[idx] = h, l_, e
-        todo = _ambiguous(hi, lo, err, dt)
-    if todo.any():  # pragma: no cover - needs an input enclosure too wide to decide
-        raise ArithmeticError("sigmoid reference could not be decided for some elements")
+    for idx in zip(*np.nonzero(todo), strict=True):
+        args = float(enc.hi[idx]), float(enc.lo[idx]), float(enc.err[idx])
+        for prec in (40, 80, 160):
+            value = _sigmoid_decimal(*args, prec, dt)
+            if value is not None:  # already rounded to dt: an exact enclosure of itself
+                hi[idx], lo[idx], err[idx] = value, 0.0, 0.0
+                break
+        else:  # pragma: no cover - needs an input enclosure too wide to decide
+            raise ArithmeticError(f"sigmoid reference undecided at {args[0]!r}")
     return Enclosure(hi, lo, err)
 
 

@@ -1,4 +1,9 @@
-"""NumPy: what users hand-write — ``x @ W.T + b`` and the textbook ``1/(1+np.exp(-z))``."""
+"""NumPy: what users hand-write — ``x @ W.T + b`` and the textbook ``1/(1+np.exp(-z))``.
+
+NumPy has no bfloat16 of its own: with ml_dtypes' bfloat16, ``x @ W.T`` returns float32. The
+adapter rounds such results back to the input dtype once (``.astype``), as a user keeping a
+bfloat16 pipeline must; float16/32/64 results are returned untouched.
+"""
 
 from __future__ import annotations
 
@@ -32,12 +37,13 @@ class NumpyAdapter(Adapter):
         def affine(item: Item) -> np.ndarray:
             assert item.x is not None
             y = item.x @ weight_of(item).T
-            return y + item.bias if item.bias is not None else y
+            y = y + item.bias if item.bias is not None else y
+            return y.astype(item.x.dtype, copy=False)
 
         def sigmoid(item: Item) -> np.ndarray:
             z = affine(item)
             with np.errstate(over="ignore"):
-                return 1 / (1 + np.exp(-z))
+                return (1 / (1 + np.exp(-z))).astype(z.dtype, copy=False)
 
         return {
             "x @ W.T + b": ("affine", affine),
