@@ -128,6 +128,11 @@ def _exact_affine_element(x: np.ndarray, w: np.ndarray, b: float | None) -> Frac
 
 def affine_enclosure(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dtype: str) -> Enclosure:
     """Enclosures of ``x @ w.T + b`` for x (..., n), w (m, n) and b (m,) of float64 values."""
+    with np.errstate(all="ignore"):
+        return _affine_enclosure(x, w, b, dtype)
+
+
+def _affine_enclosure(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dtype: str) -> Enclosure:
     batch_shape = x.shape[:-1]
     n = x.shape[-1]
     m = w.shape[0]
@@ -172,7 +177,8 @@ def affine_enclosure(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dtype: 
 
     # Decide the rounding; recompute exactly where the enclosure cannot.
     dt = D.get(dtype)
-    ambiguous = _ambiguous(hi, lo, err, dt)
+    # Overflowed partial sums show up as non-finite hi/err (true specials were zeroed above).
+    ambiguous = _ambiguous(hi, lo, err, dt) | ~np.isfinite(hi) | ~np.isfinite(err)
     for i, j in zip(*np.nonzero(ambiguous), strict=True):
         fallback.append((int(i), int(j)))
     for i, j in fallback:
@@ -181,7 +187,7 @@ def affine_enclosure(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dtype: 
             h = float(s)
             lo[i, j] = float(s - Fraction(h))
         except OverflowError:
-            h = math.copysign(math.inf, s)
+            h = math.inf if s > 0 else -math.inf
             lo[i, j] = 0.0
         hi[i, j] = h
         err[i, j] = 0.0

@@ -1,0 +1,42 @@
+"""Shared fixtures: run the CLI in-process, write case files into a temp tree."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = ROOT / "cases"
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """Run ``conformance ARGS`` in this process; returns (exit code, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def write_case(tmp_path: Path) -> Callable[[str, str], Path]:
+    def write(name: str, text: str) -> Path:
+        path = tmp_path / "cases" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+def load_results(report_dir: Path) -> list[dict[str, Any]]:
+    return json.loads((report_dir / "results.json").read_text(encoding="utf-8"))

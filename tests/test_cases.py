@@ -1,0 +1,145 @@
+"""The case loader: YAML 1.2 numbers, exact literal rounding, and one located line per bad file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conformance import dtypes as D
+from conformance.cases import MAX_MACS, load_cases
+
+GOOD = """\
+id: good
+dtypes: [float32, float64]
+inputs:
+  x: [[1e16, 1.0e16, -0.0, .nan, "0x1.8p-2"]]
+params:
+  weight: [[1, 2, 3, 4, 5]]
+"""
+
+
+def test_yaml12_numbers_and_specials(write_case: Callable[[str, str], Path]) -> None:
+    path = write_case("good.yaml", GOOD)
+    cases, errors = load_cases([path])
+    assert errors == []
+    x = cases[0].arrays("float64").x
+    assert x is not None
+    assert x[0, 0] == 1e16 and x[0, 1] == 1e16
+    assert x[0, 2] == 0.0 and np.signbit(x[0, 2])
+    assert np.isnan(x[0, 3])
+    assert x[0, 4] == 0.375
+
+
+def test_decimal_literals_round_once_to_each_dtype(write_case: Callable[[str, str], Path]) -> None:
+    # d = (float32 midpoint between 1 and 1+2**-23) + 2**-80: float64 rounds it onto the
+    # midpoint, after which float32 rounds to even (1.0). Rounded once, it must go up.
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 60
+    d = Decimal(1) + Decimal(2) ** -24 + Decimal(2) ** -80
+    path = write_case("dr.yaml", f'dtypes: [float32]\ninputs:\n  z: ["{d}"]\n')
+    cases, errors = load_cases([path])
+    assert errors == []
+    z = cases[0].arrays("float32").z
+    assert z is not None
+    assert float(np.float32(float(d))) == 1.0  # the double-rounding trap
+    assert z[0] == 1.0 + 2.0**-23
+
+
+def test_generated_arrays_are_seeded_and_shared_across_dtypes(write_case: Callable[[str, str], Path]) -> None:
+    text = """\
+seed: 5
+dtypes: [float32, float64]
+shapes: {batch: [3], in_features: 4, out_features: 2}
+inputs: {x: {distribution: normal}}
+params: {kernel: {distribution: uniform, low: -1, high: 1}, bias: {distribution: normal}}
+"""
+    case = load_cases([write_case("gen.yaml", text)])[0][0]
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 4))
+    k = rng.uniform(-1, 1, size=(4, 2))
+    a64, a32 = case.arrays("float64"), case.arrays("float32")
+    assert np.array_equal(a64.x, x)
+    assert np.array_equal(a64.weight, k.T)  # kernel (in, out) -> weight (out, in)
+    assert np.array_equal(a32.x, x.astype(np.float32).astype(np.float64))
+    assert a32.layout == "kernel"
+
+
+BAD_FILES = {
+    "syntax.yaml": ("inputs:\n  x: [[1, 2]\nparams: {}\n", 3, "yaml"),
+    "unknown-key.yaml": ("inputs:\n  x: [[1]]\nparams:\n  weight: [[1]]\n  wieght: [[2]]\n", 3, "params"),
+    "no-params.yaml": ("inputs:\n  x: [[1]]\n", 1, "params"),
+    "both-layouts.yaml": ("inputs:\n  x: [[1]]\nparams:\n  weight: [[1]]\n  kernel: [[1]]\n", 3, "params"),
+    "shape.yaml": ("inputs:\n  x: [[1, 2, 3]]\nparams:\n  weight: [[1, 2]]\n", 4, "params.weight"),
+    "ragged.yaml": ("inputs:\n  x: [[1, 2], [3]]\nparams:\n  weight: [[1, 2]]\n", 2, "inputs.x"),
+    "not-number.yaml": ("inputs:\n  x: [[1, \"abc\"]]\nparams:\n  weight: [[1, 2]]\n", 2, "inputs.x"),
+    "bad-dtype.yaml": ("dtypes: [float8]\ninputs:\n  z: [1]\n", 1, "dtypes[0]"),
+    "bias-shape.yaml": ("inputs:\n  x: [[1]]\nparams:\n  weight: [[1]]\n  bias: [1, 2]\n", 5, "params.bias"),
+    "needs-shapes.yaml": ("inputs:\n  x: {distribution: normal}\nparams:\n  weight: [[1]]\n", 2, "inputs.x"),
+    "expected-shape.yaml": (
+        "inputs:\n  x: [[1]]\nparams:\n  weight: [[1]]\nexpected:\n  affine: [1, 2]\n",
+        6,
+        "expected.affine",
+    ),
+    "huge.yaml": (
+        "shapes: {batch: [100000], in_features: 100000, out_features: 100000}\n"
+        "inputs: {x: {distribution: normal}}\nparams: {weight: {distribution: normal}}\n",
+        1,
+        "shapes",
+    ),
+    "not-a-mapping.yaml": ("- 1\n- 2\n", 1, ""),
+    "sigmoid-params.yaml": ("inputs:\n  z: [1]\nparams:\n  weight: [[1]]\n", 3, "params"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_file_gives_one_located_line(name: str, write_case: Callable[[str, str], Path]) -> None:
+    text, line, field = BAD_FILES[name]
+    path = write_case(name, text)
+    cases, errors = load_cases([path])
+    assert cases == []
+    assert len(errors) == 1
+    msg = str(errors[0])
+    assert "\n" not in msg
+    assert msg.startswith(f"{errors[0].file}:{line}: "), msg
+    assert errors[0].field == field or (field == "" and errors[0].field == ""), msg
+    assert name in msg
+
+
+def test_bad_files_do_not_stop_good_ones(write_case: Callable[[str, str], Path]) -> None:
+    write_case("a-good.yaml", GOOD)
+    write_case("b-bad.yaml", "inputs: [")
+    write_case("c-good.yaml", GOOD.replace("id: good", "id: good2"))
+    cases, errors = load_cases([write_case("a-good.yaml", GOOD).parent])
+    assert [c.id for c in cases] == ["good", "good2"]
+    assert len(errors) == 1 and "b-bad.yaml" in str(errors[0])
+
+
+def test_duplicate_ids_are_reported(write_case: Callable[[str, str], Path]) -> None:
+    write_case("one.yaml", GOOD)
+    path = write_case("two.yaml", GOOD)
+    cases, errors = load_cases([path.parent])
+    assert len(cases) == 1
+    assert len(errors) == 1 and "duplicate id 'good'" in str(errors[0])
+
+
+def test_default_id_is_path_under_cases_root(write_case: Callable[[str, str], Path]) -> None:
+    path = write_case("sub/dir/thing.yaml", GOOD.replace("id: good\n", ""))
+    cases, _ = load_cases([path])
+    assert cases[0].id == "sub/dir/thing"
+
+
+def test_size_limit_is_checked_before_allocation() -> None:
+    assert MAX_MACS < 100000**3
+
+
+def test_printed_expected_values_carry_half_a_unit(write_case: Callable[[str, str], Path]) -> None:
+    text = GOOD + "expected:\n  affine: [[0.1]]\n  sigmoid: [[0.5]]\n"
+    text = text.replace('[[1e16, 1.0e16, -0.0, .nan, "0x1.8p-2"]]', "[[1, 2, 3, 4, 5]]")
+    case = load_cases([write_case("e.yaml", text)])[0][0]
+    aff = case.expected["affine"]["*"]
+    assert aff.slack(D.FLOAT32)[0, 0] == pytest.approx(0.05)
+    assert case.expected["sigmoid"]["*"].slack(D.FLOAT32)[0, 0] == 0.0  # 0.5 is exact

@@ -1,0 +1,144 @@
+"""End to end through the CLI: exit codes, located case errors, plugins, isolation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .conftest import CASES, load_results
+
+Cli = Callable[..., tuple[int, str, str]]
+SEED = CASES / "semantics" / "torch-linear-2x1-seed0.yaml"
+
+WRONG = """\
+id: wrong-expected
+inputs:
+  x: [[1.0, 2.0]]
+params:
+  weight: [[0.5, 0.25]]
+  bias: [1.0]
+expected:
+  affine: [[2.5]]
+"""
+
+
+def test_numpy_seed_case_passes(cli: Cli, tmp_path: Path) -> None:
+    code, out, _ = cli("run", str(SEED), "--framework", "numpy", "--report-dir", str(tmp_path), "--quiet")
+    assert code == 0, out
+    rows = load_results(tmp_path)
+    assert {r["status"] for r in rows} == {"pass"}
+    assert {r["op"] for r in rows} == {"affine", "sigmoid"}
+
+
+def test_wrong_expected_value_exits_1_and_names_everything(cli: Cli, tmp_path: Path, write_case) -> None:
+    path = write_case("wrong.yaml", WRONG)
+    code, out, _ = cli("run", str(path), "--framework", "numpy", "--report-dir", str(tmp_path), "--quiet")
+    assert code == 1
+    line = next(s for s in out.splitlines() if "FAIL" in s)
+    assert "wrong-expected" in line and "numpy" in line and "x @ W.T + b" in line
+    assert "got 2.0, want 2.5" in line and "ulp" in line
+
+
+def test_malformed_case_exits_2_and_valid_cases_still_run(cli: Cli, tmp_path: Path, write_case) -> None:
+    write_case("ok.yaml", WRONG.replace("2.5", "2.0").replace("wrong-expected", "ok"))
+    bad = write_case("broken.yaml", "inputs:\n  x: [[1, 2]]\nparams:\n  weight: [[1, 2, 3]]\n")
+    code, _, err = cli("run", str(bad.parent), "--framework", "numpy", "--report-dir", str(tmp_path), "--quiet")
+    assert code == 2
+    assert f"{bad.name}:4: params.weight: in_features is 3 here but 2 from inputs.x" in err
+    assert "Traceback" not in err
+    assert {r["case"] for r in load_results(tmp_path)} == {"ok"}
+
+
+def test_validate_exit_codes(cli: Cli, write_case) -> None:
+    good = write_case("g.yaml", WRONG.replace("2.5", "2.0"))
+    assert cli("validate", str(good))[0] == 0
+    wrong = write_case("w.yaml", WRONG)
+    code, _, err = cli("validate", str(wrong))
+    assert code == 2 and "expected.affine[0][0]" in err and "from the exact reference" in err
+
+
+def test_usage_errors_exit_2(cli: Cli, tmp_path: Path) -> None:
+    assert cli("run", "--framework", "nosuch", str(SEED))[0] == 2
+    assert cli("run", str(tmp_path / "missing.yaml"))[0] == 2
+    assert cli("run", "--adapter", "no.such.module:Cls", str(SEED))[0] == 2
+    assert cli("frobnicate")[0] == 2
+
+
+def test_bundled_cases_validate(cli: Cli) -> None:
+    code, out, err = cli("validate")
+    assert code == 0, err
+
+
+def test_plugin_adapter_and_layout_translation(cli: Cli, tmp_path: Path) -> None:
+    code, _, _ = cli(
+        "run", str(CASES / "layout"), "--adapter", "tests.plugins:TinyAdapter", "--framework", "numpy",
+        "--report-dir", str(tmp_path), "--quiet",
+    )
+    assert code == 0
+    rows = load_results(tmp_path)
+    assert {r["framework"] for r in rows} == {"numpy", "tiny"}
+    assert all(r["status"] == "pass" for r in rows)
+    assert {r["case"] for r in rows} == {"layout/core-weight-3x5", "layout/core-kernel-3x5"}
+
+
+def test_a_layout_bug_is_caught(cli: Cli, tmp_path: Path) -> None:
+    code, out, _ = cli(
+        "run", str(CASES / "layout"), "--adapter", "tests.plugins:WrongLayoutAdapter",
+        "--report-dir", str(tmp_path), "--quiet",
+    )
+    assert code == 1
+    rows = [r for r in load_results(tmp_path) if r["framework"] == "wronglayout"]
+    assert rows and all(r["status"] in ("fail", "error") for r in rows)
+
+
+def test_crash_costs_only_its_own_rows_and_missing_framework_skips(cli: Cli, tmp_path: Path) -> None:
+    code, _, _ = cli(
+        "run", str(SEED), "--framework", "numpy", "--adapter", "tests.plugins:CrashingAdapter",
+        "--adapter", "tests.plugins:MissingAdapter", "--report-dir", str(tmp_path), "--quiet",
+    )
+    assert code == 1
+    rows = load_results(tmp_path)
+    by_fw: dict[str, set[str]] = {}
+    for r in rows:
+        by_fw.setdefault(r["framework"], set()).add(r["status"])
+    assert by_fw["numpy"] == {"pass"}
+    assert by_fw["crashy"] == {"error"}
+    assert by_fw["missing"] == {"skip"}
+    crash = next(r for r in rows if r["framework"] == "crashy")
+    assert "worker" in crash["message"]
+    missing = next(r for r in rows if r["framework"] == "missing")
+    assert "no_such_framework_xyz is not installed" in missing["message"]
+
+
+def test_python_dash_m_works(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "conformance", "validate", str(SEED)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.slow
+def test_all_four_frameworks_agree_on_the_seed_and_layout_cases(cli: Cli, tmp_path: Path) -> None:
+    """The original confusion, settled on every framework path: affine != sigmoid."""
+    code, out, err = cli(
+        "run", str(SEED), str(CASES / "layout"), "--report-dir", str(tmp_path), "--quiet",
+    )
+    assert code == 0, out + err
+    rows = load_results(tmp_path)
+    seed = [r for r in rows if r["case"] == "torch-linear-2x1-seed0" and r["dtype"] == "float32"]
+    frameworks = {r["framework"] for r in seed}
+    assert frameworks == {"numpy", "torch", "tensorflow", "jax"}
+    for r in seed:
+        assert r["status"] == "pass", r
+        want = -0.47296917 if r["op"] == "affine" else 0.38391373
+        assert r["worst_value"] == pytest.approx(want, abs=1e-7), r
+    paths = {(r["framework"], r["path"]) for r in seed}
+    assert ("torch", "nn.Linear") in paths and ("torch", "nn.Sequential(nn.Linear, nn.Sigmoid)") in paths
+    assert ("tensorflow", "keras.layers.Dense(activation='sigmoid')") in paths
+    # Layout: both forms pass on every framework path.
+    layout = [r for r in rows if r["case"].startswith("layout/")]
+    assert layout and all(r["status"] == "pass" for r in layout)
+    assert {r["framework"] for r in layout} == {"numpy", "torch", "tensorflow", "jax"}
