@@ -251,15 +251,21 @@ def _fmt_index(index: Sequence[int]) -> str:
 
 
 def discover(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
-    """Case files under ``paths`` as (file, root); ids are paths relative to the root."""
+    """Case files under ``paths`` as (file, root); ids are paths relative to the root.
+
+    The root is the nearest enclosing folder named ``cases`` (so an id does not depend on
+    whether a case was run alone, by folder or with the whole suite), else the folder given
+    (or the file's folder)."""
     found: list[tuple[Path, Path]] = []
     for p in paths:
         path = Path(p)
+        start = path.resolve() if path.is_dir() else path.resolve().parent
+        fallback = path if path.is_dir() else path.parent
+        root = next((a for a in (start, *start.parents) if a.name == "cases"), fallback)
         if path.is_dir():
             for f in sorted(path.rglob("*.yaml")) + sorted(path.rglob("*.yml")):
-                found.append((f, path))
+                found.append((f, root))
         else:
-            root = next((a for a in path.resolve().parents if a.name == "cases"), path.parent)
             found.append((path, root))
     return found
 
