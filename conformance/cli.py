@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from .errors import EXIT_USAGE, UsageError
 
-COMMANDS = ("run", "validate")
+COMMANDS = ("run", "validate", "new", "fill", "list", "import_", "schema")
 
 
 def build_parser() -> argparse.ArgumentParser:

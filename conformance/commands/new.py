@@ -1,0 +1,154 @@
+"""``conformance new NAME``: write a commented case-file scaffold under ``cases/``."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..dtypes import DTYPE_NAMES
+from ..errors import EXIT_OK, UsageError
+from .schema import SCHEMA_FILE
+
+# Up to this many values per array the scaffold writes explicit numbers (easy to edit);
+# beyond it, seeded distributions.
+MAX_EXPLICIT = 64
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("new", help="write a commented case-file scaffold under cases/")
+    p.add_argument("name", help="case name, e.g. demo or layout/my-case (-> cases/NAME.yaml)")
+    p.add_argument("--in", dest="n_in", type=int, default=3, metavar="N", help="in_features")
+    p.add_argument("--out", dest="n_out", type=int, default=2, metavar="M", help="out_features")
+    p.add_argument(
+        "--batch",
+        type=int,
+        nargs="*",
+        default=None,
+        metavar="B",
+        help="batch dims (default: 2; give none for a single vector)",
+    )
+    p.add_argument(
+        "--dtype",
+        action="append",
+        default=[],
+        choices=DTYPE_NAMES,
+        metavar="NAME",
+        help="dtype (repeatable; default float32 and float64)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the drawn values (default 0)")
+    p.add_argument(
+        "--layout",
+        choices=("weight", "kernel"),
+        default="weight",
+        help="weight (out, in) as in PyTorch, or kernel (in, out) as in Keras/Flax",
+    )
+    p.add_argument("--no-bias", action="store_true", help="a layer without bias")
+    p.add_argument("--sigmoid", action="store_true", help="a sigmoid-only case (inputs.z)")
+    p.add_argument("--dir", default="cases", help="cases directory (default: cases)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=main)
+
+
+def schema_ref(target_dir: Path) -> str:
+    """What to put after ``$schema=``: a path relative to the case file when the repository's
+    schema/case.schema.json is found above it, else the installed copy's absolute path."""
+    here = target_dir.resolve()
+    for d in (here, *here.parents):
+        cand = d / "schema" / "case.schema.json"
+        if cand.exists():
+            return Path(os.path.relpath(cand, here)).as_posix()
+    return SCHEMA_FILE.as_posix()
+
+
+def _flow(values: np.ndarray) -> str:
+    if values.ndim == 0:
+        return f"{float(values):.4g}"
+    return "[" + ", ".join(_flow(v) for v in values) + "]"
+
+
+def _explicit(rng: np.random.Generator, shape: tuple[int, ...], scale: float) -> str | None:
+    if math.prod(shape) > MAX_EXPLICIT:
+        return None
+    return _flow(np.round(rng.uniform(-scale, scale, size=shape), 4))
+
+
+def scaffold(args: argparse.Namespace, target: Path) -> str:
+    batch = [2] if args.batch is None else list(args.batch)
+    dtypes = args.dtype or ["float32", "float64"]
+    n_in, n_out = args.n_in, args.n_out
+    rng = np.random.default_rng(args.seed)
+    case_id = target.with_suffix("").name
+    lines = [
+        f"# yaml-language-server: $schema={schema_ref(target.parent)}",
+        '# A conformance case. Reference: README.md "Case files"; the schema above gives your',
+        "# editor completion and inline errors. Once the inputs are what you want, run",
+        f"#   conformance fill {target.as_posix()}",
+        "# to add the expected values (exact reference, written with the digits each dtype",
+        f"# needs), then `conformance run {target.as_posix()}`.",
+        f"# id: defaults to the path under cases/ without .yaml ({case_id}).",
+        "description: >",
+        "  TODO: say why this case exists: the behaviour it pins, the bug or report it comes from.",
+        f"tags: [{'sigmoid' if args.sigmoid else 'dense'}]",
+        f"dtypes: [{', '.join(dtypes)}]   # any of {', '.join(DTYPE_NAMES)}",
+        "seed: 0   # seeds every {distribution: ...} array (numpy default_rng)",
+    ]
+    if args.sigmoid:
+        shape = (*batch,)
+        z = _explicit(rng, shape, 8.0)
+        lines += [
+            f"shapes: {{batch: [{', '.join(map(str, batch))}]}}   # z may have any shape",
+            "inputs:",
+            "  # sigmoid-only: z goes straight into sigmoid. Values are rounded once, from the",
+            "  # decimal, to each dtype; .nan, .inf, -.inf, -0.0 and hex floats are allowed.",
+            f"  z: {z or '{distribution: normal, std: 4}'}",
+        ]
+        return "\n".join(lines) + "\n"
+    x = _explicit(rng, (*batch, n_in), 1.0)
+    pshape = (n_out, n_in) if args.layout == "weight" else (n_in, n_out)
+    p = _explicit(rng, pshape, 1.0)
+    b = _explicit(rng, (n_out,), 0.5)
+    layout_note = (
+        "(out_features, in_features): the PyTorch nn.Linear layout"
+        if args.layout == "weight"
+        else "(in_features, out_features): the Keras/Flax kernel layout"
+    )
+    lines += [
+        f"shapes: {{batch: [{', '.join(map(str, batch))}], in_features: {n_in}, "
+        f"out_features: {n_out}}}",
+        "inputs:",
+        "  # x: (*batch, in_features). Explicit values are rounded once, from the decimal, to",
+        "  # each dtype; or draw them: {distribution: uniform|normal|student_t, ...}.",
+        f"  x: {x or '{distribution: uniform, low: -1, high: 1}'}",
+        "params:",
+        f"  # {args.layout}: {layout_note}.",
+        f"  {args.layout}: {p or '{distribution: normal, std: 0.1}'}",
+    ]
+    if args.no_bias:
+        lines.append("  # no bias: the layer computes x @ W.T only")
+    else:
+        lines.append("  # bias: (out_features,); omit it or write null for a layer without bias")
+        lines.append(f"  bias: {b or '{distribution: uniform, low: -0.5, high: 0.5}'}")
+    lines += [
+        "# tolerance: overrides per op and dtype, e.g. {sigmoid: {float32: {ulp: 2}}}; the",
+        "# defaults (docs/numerics.md) already scale with in_features and cancellation.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.n_in < 1 or args.n_out < 1:
+        raise UsageError("--in and --out must be at least 1")
+    if args.batch and any(b < 0 for b in args.batch):
+        raise UsageError("--batch sizes must be >= 0")
+    name = args.name[:-5] if args.name.endswith(".yaml") else args.name
+    target = Path(args.dir) / f"{name}.yaml"
+    if target.exists() and not args.force:
+        raise UsageError(f"{target} exists; pick another name or pass --force")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(scaffold(args, target), encoding="utf-8")
+    print(f"wrote {target}; next: conformance fill {target}")
+    return EXIT_OK

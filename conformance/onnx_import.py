@@ -1,0 +1,171 @@
+"""Import ONNX's own backend node tests for Gemm, MatMul and Sigmoid as case files.
+
+``onnx.backend.test.case.node.collect_testcases`` builds each test in memory (model plus
+input/output arrays). A test becomes a case when it is a dense layer: Gemm with alpha = beta = 1,
+transA = 0, either transB, and a bias that is absent or broadcast along the batch (a scalar,
+(1,), (N,) or (1, N)); MatMul of two 2-D arrays; Sigmoid of any shape. Inputs and ONNX's
+expected outputs are written with the digits each needs to read back as exactly ONNX's values
+in their dtype. ``onnx`` is imported here only, lazily (optional extra ``onnx``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .authoring import texts
+
+_DTYPES = {"float16": "float16", "float32": "float32", "float64": "float64", "bfloat16": "bfloat16"}
+
+
+@dataclass
+class Imported:
+    name: str
+    path: Path | None  # None when skipped
+    reason: str = ""
+
+
+def _flow(nested: Any) -> str:
+    if isinstance(nested, list):
+        return "[" + ", ".join(_flow(n) for n in nested) + "]"
+    return str(nested)
+
+
+def _rows(key: str, nested: Any, indent: str) -> list[str]:
+    """``key:`` followed by one flow row per line for 2-D+ arrays, else one flow line."""
+    if isinstance(nested, list) and len(nested) > 1 and isinstance(nested[0], list):
+        return [f"{indent}{key}:"] + [f"{indent}  - {_flow(r)}" for r in nested]
+    return [f"{indent}{key}: {_flow(nested)}"]
+
+
+def _case_text(name: str, op: str, desc: str, dtype: str, body: list[str]) -> str:
+    lines = [
+        "# yaml-language-server: $schema=../../schema/case.schema.json",
+        f"# Imported by `conformance import onnx` from the onnx package's backend node test {name}",
+        "# (onnx.backend.test.case.node). Values are ONNX's, written with the digits that read",
+        f"# back as exactly its {dtype} values; expected is ONNX's own output (computed with NumPy).",
+        "description: >",
+        f"  {desc}",
+        f"tags: [onnx, {op.lower()}]",
+        f"dtypes: [{dtype}]",
+        *body,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _dtype_of(arr: np.ndarray) -> str | None:
+    return _DTYPES.get(str(arr.dtype))
+
+
+def convert(
+    name: str, op: str, attrs: dict[str, Any], inputs: list[np.ndarray], outputs: list[np.ndarray]
+) -> tuple[str | None, str]:
+    """(case text, "") or (None, why it is not a dense layer)."""
+    y = outputs[0]
+    dtype = _dtype_of(y)
+    if dtype is None or any(_dtype_of(a) != dtype for a in inputs):
+        return None, f"dtype {y.dtype} is not one of {', '.join(_DTYPES)}"
+    t = lambda a: texts(np.asarray(a, dtype=np.float64), dtype)  # noqa: E731
+    if op == "Sigmoid":
+        body = [
+            "inputs:",
+            *_rows("z", t(inputs[0]), "  "),
+            "expected:",
+            "  sigmoid:",
+            *_rows(dtype, t(y), "    "),
+        ]
+        desc = f"ONNX Sigmoid backend test over shape {list(inputs[0].shape)}: our frameworks against ONNX's expected output."
+        return _case_text(name, op, desc, dtype, body), ""
+    if op == "MatMul":
+        a, b = inputs
+        if a.ndim != 2 or b.ndim != 2:
+            return (
+                None,
+                "MatMul of arrays that are not both 2-D (batched matmul is not a dense layer)",
+            )
+        body = [
+            "inputs:",
+            *_rows("x", t(a), "  "),
+            "params:",
+            *_rows("kernel", t(b), "  "),
+            "expected:",
+            "  affine:",
+            *_rows(dtype, t(y), "    "),
+        ]
+        desc = "ONNX MatMul 2-D backend test: A @ B is a dense layer with kernel B (in, out) and no bias."
+        return _case_text(name, op, desc, dtype, body), ""
+    if op != "Gemm":
+        return None, f"op {op} is not imported"
+    alpha, beta = float(attrs.get("alpha", 1.0)), float(attrs.get("beta", 1.0))
+    trans_a, trans_b = int(attrs.get("transA", 0)), int(attrs.get("transB", 0))
+    if alpha != 1.0 or (beta != 1.0 and len(inputs) > 2):
+        return None, f"alpha={alpha:g}, beta={beta:g}: a dense layer has no scaling"
+    if trans_a:
+        return None, "transA=1: the layer input would be A transposed, not ONNX's A"
+    a, b = inputs[0], inputs[1]
+    n_out = b.shape[0] if trans_b else b.shape[1]
+    bias = None
+    if len(inputs) > 2:
+        c = inputs[2]
+        if c.size not in (1, n_out) or (c.ndim == 2 and c.shape[0] != 1) or c.ndim > 2:
+            return (
+                None,
+                f"bias C of shape {list(c.shape)} is not broadcast along the batch (a dense layer adds one bias per output)",
+            )
+        bias = np.broadcast_to(c.reshape(-1), (n_out,))
+    key, note = (
+        ("weight", "transB=1: B is (N, K), the PyTorch weight layout")
+        if trans_b
+        else ("kernel", "B is (K, N), the Keras kernel layout")
+    )
+    body = ["inputs:", *_rows("x", t(a), "  "), "params:", *_rows(key, t(b), "  ")]
+    if bias is not None:
+        body += [
+            f"  bias: {_flow(t(bias))}"
+            + ("   # ONNX's C, broadcast to (N,)" if inputs[2].shape != (n_out,) else "")
+        ]
+    body += ["expected:", "  affine:", *_rows(dtype, t(y), "    ")]
+    desc = f"ONNX Gemm backend test: Y = A @ B{'.T' if trans_b else ''}{' + C' if bias is not None else ''}; {note}."
+    return _case_text(name, op, desc, dtype, body), ""
+
+
+def import_onnx(out_dir: Path, force: bool = False) -> list[Imported]:
+    """Write one case file per convertible ONNX node test; report the ones skipped and why."""
+    import onnx  # optional dependency
+    from onnx import helper
+    from onnx.backend.test.case.node import collect_testcases
+
+    results: list[Imported] = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for tc in collect_testcases(None):
+        if tc.model is None or not tc.data_sets:
+            continue
+        graph = tc.model.graph
+        if len(graph.node) != 1 or graph.node[0].op_type not in ("Gemm", "MatMul", "Sigmoid"):
+            continue  # other ops, and multi-node graphs that merely contain one of these
+        node = graph.node[0]
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        data_sets = list(tc.data_sets)
+        for k, (inputs, outputs) in enumerate(data_sets):
+            name = tc.name.removeprefix("test_") + (f"_{k}" if len(data_sets) > 1 else "")
+            text, why = convert(
+                tc.name.removeprefix("test_"),
+                node.op_type,
+                attrs,
+                [np.asarray(i) for i in inputs],
+                [np.asarray(o) for o in outputs],
+            )
+            if text is None:
+                results.append(Imported(name, None, why))
+                continue
+            path = out_dir / f"{name}.yaml"
+            if path.exists() and not force and path.read_text(encoding="utf-8") != text:
+                results.append(Imported(name, None, f"{path} exists and differs (use --force)"))
+                continue
+            path.write_text(text, encoding="utf-8")
+            results.append(Imported(name, path))
+    del onnx
+    return results
