@@ -307,10 +307,14 @@ def _sigmoid_decimal(hi: float, lo: float, err: float, prec: int, dt: D.DType) -
     de = decimal.Decimal(err)
     # Each decimal operation is correctly rounded: pad by a few units of 10**-prec relative.
     pad = decimal.Decimal(10) ** (-(prec - 3))
-    a = ctx.multiply(_dec_sigmoid(ctx.subtract(mid, de), ctx), 1 - pad)
-    b = ctx.multiply(_dec_sigmoid(ctx.add(mid, de), ctx), 1 + pad)
-    ra = D.round_fraction(Fraction(a), dt)
-    rb = D.round_fraction(Fraction(b), dt)
+    lo_end = _dec_sigmoid(ctx.subtract(mid, de), ctx)
+    hi_end = lo_end if err == 0 else _dec_sigmoid(ctx.add(mid, de), ctx)
+    a = ctx.multiply(lo_end, 1 - pad)
+    b = ctx.multiply(hi_end, 1 + pad)
+    if dt.p == 53:  # float(Decimal) is correctly rounded (subnormals included)
+        ra, rb = float(a), float(b)
+    else:
+        ra, rb = D.round_fraction(Fraction(a), dt), D.round_fraction(Fraction(b), dt)
     return ra if ra == rb else None
 
 
