@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..cases import BUNDLED_CASES, load_cases
-from ..checks import expected_errors
+from ..checks import expected_errors, tolerance_errors
 from ..errors import EXIT_OK, EXIT_USAGE
 
 
@@ -21,6 +21,7 @@ def main(args: argparse.Namespace) -> int:
     cases, errors = load_cases(paths)
     for case in cases:
         errors.extend(expected_errors(case))
+        errors.extend(tolerance_errors(case))
     for e in errors:
         print(e, file=sys.stderr)
     print(f"{len(cases)} case files loaded, {len(errors)} problems")
