@@ -221,6 +221,9 @@ def fill_file(path: Path, root: Path, *, force: bool = False, write: bool = True
     doc = y.load(text)
     result = FillResult(disp)
     size = math.prod(case.output_shape)
+    if size == 0:
+        result.skipped.append("empty output: there are no values to pin")
+        return result
     if size > MAX_FILL_VALUES:
         result.skipped.append(
             f"output has {size} values per op and dtype (> {MAX_FILL_VALUES}); not inlined, "
