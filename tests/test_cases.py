@@ -49,7 +49,9 @@ def test_decimal_literals_round_once_to_each_dtype(write_case: Callable[[str, st
     assert z[0] == 1.0 + 2.0**-23
 
 
-def test_generated_arrays_are_seeded_and_shared_across_dtypes(write_case: Callable[[str, str], Path]) -> None:
+def test_generated_arrays_are_seeded_and_shared_across_dtypes(
+    write_case: Callable[[str, str], Path],
+) -> None:
     text = """\
 seed: 5
 dtypes: [float32, float64]
@@ -70,15 +72,31 @@ params: {kernel: {distribution: uniform, low: -1, high: 1}, bias: {distribution:
 
 BAD_FILES = {
     "syntax.yaml": ("inputs:\n  x: [[1, 2]\nparams: {}\n", 3, "yaml"),
-    "unknown-key.yaml": ("inputs:\n  x: [[1]]\nparams:\n  weight: [[1]]\n  wieght: [[2]]\n", 3, "params"),
+    "unknown-key.yaml": (
+        "inputs:\n  x: [[1]]\nparams:\n  weight: [[1]]\n  wieght: [[2]]\n",
+        3,
+        "params",
+    ),
     "no-params.yaml": ("inputs:\n  x: [[1]]\n", 1, "params"),
-    "both-layouts.yaml": ("inputs:\n  x: [[1]]\nparams:\n  weight: [[1]]\n  kernel: [[1]]\n", 3, "params"),
+    "both-layouts.yaml": (
+        "inputs:\n  x: [[1]]\nparams:\n  weight: [[1]]\n  kernel: [[1]]\n",
+        3,
+        "params",
+    ),
     "shape.yaml": ("inputs:\n  x: [[1, 2, 3]]\nparams:\n  weight: [[1, 2]]\n", 4, "params.weight"),
     "ragged.yaml": ("inputs:\n  x: [[1, 2], [3]]\nparams:\n  weight: [[1, 2]]\n", 2, "inputs.x"),
-    "not-number.yaml": ("inputs:\n  x: [[1, \"abc\"]]\nparams:\n  weight: [[1, 2]]\n", 2, "inputs.x"),
+    "not-number.yaml": ('inputs:\n  x: [[1, "abc"]]\nparams:\n  weight: [[1, 2]]\n', 2, "inputs.x"),
     "bad-dtype.yaml": ("dtypes: [float8]\ninputs:\n  z: [1]\n", 1, "dtypes[0]"),
-    "bias-shape.yaml": ("inputs:\n  x: [[1]]\nparams:\n  weight: [[1]]\n  bias: [1, 2]\n", 5, "params.bias"),
-    "needs-shapes.yaml": ("inputs:\n  x: {distribution: normal}\nparams:\n  weight: [[1]]\n", 2, "inputs.x"),
+    "bias-shape.yaml": (
+        "inputs:\n  x: [[1]]\nparams:\n  weight: [[1]]\n  bias: [1, 2]\n",
+        5,
+        "params.bias",
+    ),
+    "needs-shapes.yaml": (
+        "inputs:\n  x: {distribution: normal}\nparams:\n  weight: [[1]]\n",
+        2,
+        "inputs.x",
+    ),
     "expected-shape.yaml": (
         "inputs:\n  x: [[1]]\nparams:\n  weight: [[1]]\nexpected:\n  affine: [1, 2]\n",
         6,

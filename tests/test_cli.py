@@ -25,26 +25,36 @@ expected:
 
 
 def test_numpy_seed_case_passes(cli: Cli, tmp_path: Path) -> None:
-    code, out, _ = cli("run", str(SEED), "--framework", "numpy", "--report-dir", str(tmp_path), "--quiet")
+    code, out, _ = cli(
+        "run", str(SEED), "--framework", "numpy", "--report-dir", str(tmp_path), "--quiet"
+    )
     assert code == 0, out
     rows = load_results(tmp_path)
     assert {r["status"] for r in rows} == {"pass"}
     assert {r["op"] for r in rows} == {"affine", "sigmoid"}
 
 
-def test_wrong_expected_value_exits_1_and_names_everything(cli: Cli, tmp_path: Path, write_case) -> None:
+def test_wrong_expected_value_exits_1_and_names_everything(
+    cli: Cli, tmp_path: Path, write_case
+) -> None:
     path = write_case("wrong.yaml", WRONG)
-    code, out, _ = cli("run", str(path), "--framework", "numpy", "--report-dir", str(tmp_path), "--quiet")
+    code, out, _ = cli(
+        "run", str(path), "--framework", "numpy", "--report-dir", str(tmp_path), "--quiet"
+    )
     assert code == 1
     line = next(s for s in out.splitlines() if "FAIL" in s)
     assert "wrong-expected" in line and "numpy" in line and "x @ W.T + b" in line
     assert "got 2.0, want 2.5" in line and "ulp" in line
 
 
-def test_malformed_case_exits_2_and_valid_cases_still_run(cli: Cli, tmp_path: Path, write_case) -> None:
+def test_malformed_case_exits_2_and_valid_cases_still_run(
+    cli: Cli, tmp_path: Path, write_case
+) -> None:
     write_case("ok.yaml", WRONG.replace("2.5", "2.0").replace("wrong-expected", "ok"))
     bad = write_case("broken.yaml", "inputs:\n  x: [[1, 2]]\nparams:\n  weight: [[1, 2, 3]]\n")
-    code, _, err = cli("run", str(bad.parent), "--framework", "numpy", "--report-dir", str(tmp_path), "--quiet")
+    code, _, err = cli(
+        "run", str(bad.parent), "--framework", "numpy", "--report-dir", str(tmp_path), "--quiet"
+    )
     assert code == 2
     assert f"{bad.name}:4: params.weight: in_features is 3 here but 2 from inputs.x" in err
     assert "Traceback" not in err
@@ -73,8 +83,15 @@ def test_bundled_cases_validate(cli: Cli) -> None:
 
 def test_plugin_adapter_and_layout_translation(cli: Cli, tmp_path: Path) -> None:
     code, _, _ = cli(
-        "run", str(CASES / "layout"), "--adapter", "tests.plugins:TinyAdapter", "--framework", "numpy",
-        "--report-dir", str(tmp_path), "--quiet",
+        "run",
+        str(CASES / "layout"),
+        "--adapter",
+        "tests.plugins:TinyAdapter",
+        "--framework",
+        "numpy",
+        "--report-dir",
+        str(tmp_path),
+        "--quiet",
     )
     assert code == 0
     rows = load_results(tmp_path)
@@ -85,18 +102,34 @@ def test_plugin_adapter_and_layout_translation(cli: Cli, tmp_path: Path) -> None
 
 def test_a_layout_bug_is_caught(cli: Cli, tmp_path: Path) -> None:
     code, out, _ = cli(
-        "run", str(CASES / "layout"), "--adapter", "tests.plugins:WrongLayoutAdapter",
-        "--report-dir", str(tmp_path), "--quiet",
+        "run",
+        str(CASES / "layout"),
+        "--adapter",
+        "tests.plugins:WrongLayoutAdapter",
+        "--report-dir",
+        str(tmp_path),
+        "--quiet",
     )
     assert code == 1
     rows = [r for r in load_results(tmp_path) if r["framework"] == "wronglayout"]
     assert rows and all(r["status"] in ("fail", "error") for r in rows)
 
 
-def test_crash_costs_only_its_own_rows_and_missing_framework_skips(cli: Cli, tmp_path: Path) -> None:
+def test_crash_costs_only_its_own_rows_and_missing_framework_skips(
+    cli: Cli, tmp_path: Path
+) -> None:
     code, _, _ = cli(
-        "run", str(SEED), "--framework", "numpy", "--adapter", "tests.plugins:CrashingAdapter",
-        "--adapter", "tests.plugins:MissingAdapter", "--report-dir", str(tmp_path), "--quiet",
+        "run",
+        str(SEED),
+        "--framework",
+        "numpy",
+        "--adapter",
+        "tests.plugins:CrashingAdapter",
+        "--adapter",
+        "tests.plugins:MissingAdapter",
+        "--report-dir",
+        str(tmp_path),
+        "--quiet",
     )
     assert code == 1
     rows = load_results(tmp_path)
@@ -116,7 +149,9 @@ def test_python_dash_m_works(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "conformance", "validate", str(SEED)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "conformance", "validate", str(SEED)], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -124,7 +159,12 @@ def test_python_dash_m_works(tmp_path: Path) -> None:
 def test_all_four_frameworks_agree_on_the_seed_and_layout_cases(cli: Cli, tmp_path: Path) -> None:
     """The original confusion, settled on every framework path: affine != sigmoid."""
     code, out, err = cli(
-        "run", str(SEED), str(CASES / "layout"), "--report-dir", str(tmp_path), "--quiet",
+        "run",
+        str(SEED),
+        str(CASES / "layout"),
+        "--report-dir",
+        str(tmp_path),
+        "--quiet",
     )
     assert code == 0, out + err
     rows = load_results(tmp_path)
@@ -136,7 +176,10 @@ def test_all_four_frameworks_agree_on_the_seed_and_layout_cases(cli: Cli, tmp_pa
         want = -0.47296917 if r["op"] == "affine" else 0.38391373
         assert r["worst_value"] == pytest.approx(want, abs=1e-7), r
     paths = {(r["framework"], r["path"]) for r in seed}
-    assert ("torch", "nn.Linear") in paths and ("torch", "nn.Sequential(nn.Linear, nn.Sigmoid)") in paths
+    assert ("torch", "nn.Linear") in paths and (
+        "torch",
+        "nn.Sequential(nn.Linear, nn.Sigmoid)",
+    ) in paths
     assert ("tensorflow", "keras.layers.Dense(activation='sigmoid')") in paths
     # Layout: both forms pass on every framework path.
     layout = [r for r in rows if r["case"].startswith("layout/")]

@@ -93,4 +93,6 @@ def test_ulp_distance_edges(name: str) -> None:
 
 def test_ulp_distance_float64_extremes_do_not_overflow() -> None:
     big = np.finfo(np.float64).max
-    assert D.ulp_distance(np.array([big]), np.array([-big]), D.FLOAT64)[0] == pytest.approx(2.0**64 - 2**53 * 2, rel=1e-3)
+    assert D.ulp_distance(np.array([big]), np.array([-big]), D.FLOAT64)[0] == pytest.approx(
+        2.0**64 - 2**53 * 2, rel=1e-3
+    )

@@ -34,7 +34,9 @@ def exact_affine(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> list[lis
     for row in x:
         vals = []
         for j, wr in enumerate(w):
-            s = mpmath.fsum([mpmath.mpf(float(a)) * mpmath.mpf(float(c)) for a, c in zip(row, wr, strict=True)])
+            s = mpmath.fsum(
+                [mpmath.mpf(float(a)) * mpmath.mpf(float(c)) for a, c in zip(row, wr, strict=True)]
+            )
             if b is not None:
                 s += mpmath.mpf(float(b[j]))
             vals.append(s)
@@ -42,7 +44,9 @@ def exact_affine(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> list[lis
     return out
 
 
-def rounded_inputs(rng: np.random.Generator, shape: tuple[int, ...], dt: D.DType, scale: float) -> np.ndarray:
+def rounded_inputs(
+    rng: np.random.Generator, shape: tuple[int, ...], dt: D.DType, scale: float
+) -> np.ndarray:
     raw = rng.standard_normal(shape) * scale
     return D.round_pair(raw, np.zeros_like(raw), dt)
 
@@ -97,8 +101,12 @@ def test_ties_in_float32_are_broken_by_the_exact_sum() -> None:
 
 def test_special_values_follow_ieee() -> None:
     inf, nan = np.inf, np.nan
-    x = np.array([[inf, 1.0], [inf, 0.0], [inf, 1.0], [nan, 1.0], [1.0, 1.0], [-0.0, 0.0], [0.0, 0.0]])
-    w = np.array([[1.0, 1.0], [0.0, 1.0], [1.0, -inf], [1.0, 1.0], [1e308, 1e308], [1.0, -1.0], [-1.0, 1.0]])
+    x = np.array(
+        [[inf, 1.0], [inf, 0.0], [inf, 1.0], [nan, 1.0], [1.0, 1.0], [-0.0, 0.0], [0.0, 0.0]]
+    )
+    w = np.array(
+        [[1.0, 1.0], [0.0, 1.0], [1.0, -inf], [1.0, 1.0], [1e308, 1e308], [1.0, -1.0], [-1.0, 1.0]]
+    )
     out = []
     for i in range(len(x)):
         ref = reference("float64", x=x[i : i + 1], weight=w[i : i + 1], bias=None)
@@ -124,14 +132,18 @@ def test_exact_zero_sign_rule() -> None:
     ref = reference("float32", x=x, weight=np.array([[-1.0, -2.0]]), bias=np.array([0.0]))
     assert ref.affine is not None and not np.signbit(ref.affine[0, 0])
     # cancellation of non-zero terms gives +0
-    ref = reference("float32", x=np.array([[1.5, -1.5]]), weight=np.array([[-1.0, -1.0]]), bias=None)
+    ref = reference(
+        "float32", x=np.array([[1.5, -1.5]]), weight=np.array([[-1.0, -1.0]]), bias=None
+    )
     assert ref.affine is not None and ref.affine[0, 0] == 0 and not np.signbit(ref.affine[0, 0])
 
 
 @pytest.mark.parametrize("name", D.DTYPE_NAMES)
 def test_sigmoid_edges_against_mpmath(name: str) -> None:
     dt = D.get(name)
-    z = np.array([0.0, -0.0, 1.0, -1.0, 10.0, -10.0, 20.0, -20.0, 40.0, -40.0, 88.0, -88.0, 100.0, -100.0])
+    z = np.array(
+        [0.0, -0.0, 1.0, -1.0, 10.0, -10.0, 20.0, -20.0, 40.0, -40.0, 88.0, -88.0, 100.0, -100.0]
+    )
     z = D.round_pair(z, np.zeros_like(z), dt)
     ref = reference(name, z=z).sigmoid
     for zi, r in zip(z, ref, strict=True):
