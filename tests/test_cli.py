@@ -77,7 +77,7 @@ def test_usage_errors_exit_2(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_bundled_cases_validate(cli: Cli) -> None:
-    code, out, err = cli("validate")
+    code, _out, err = cli("validate")
     assert code == 0, err
 
 
@@ -101,7 +101,7 @@ def test_plugin_adapter_and_layout_translation(cli: Cli, tmp_path: Path) -> None
 
 
 def test_a_layout_bug_is_caught(cli: Cli, tmp_path: Path) -> None:
-    code, out, _ = cli(
+    code, _out, _ = cli(
         "run",
         str(CASES / "layout"),
         "--adapter",
