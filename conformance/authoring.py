@@ -257,8 +257,8 @@ def fill_file(path: Path, root: Path, *, force: bool = False, write: bool = True
             idx = np.unravel_index(flat, ref.shape) if ref.ndim else ()
             where = "".join(f"[{i}]" for i in idx)
             result.disagree.append(
-                f"{key}{where}: {lit.rounded(dt).flat[flat]!r} is {worst:.0f} ulp from the exact "
-                f"reference {ref.flat[flat]!r} ({n} of {ref.size} values disagree)"
+                f"{key}{where}: {float(lit.rounded(dt).flat[flat])!r} is {worst:.0f} ulp from the "
+                f"exact reference {float(ref.flat[flat])!r} ({n} of {ref.size} values disagree)"
             )
             if force:
                 result.replaced.append(key)

@@ -1,0 +1,196 @@
+"""Authoring: new -> fill -> run, fill --check / refusal / --force, exact decimal texts, list,
+schema file, tolerance ceiling."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+from conformance import dtypes as D
+from conformance.authoring import _num, dtype_text
+from conformance.cases import load_cases, parse_literal
+from conformance.commands.schema import SCHEMA_FILE, schema_text
+from conformance.schema import CASE_SCHEMA
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+def _read_back(text: str, dtype: str) -> tuple[float, float]:
+    lit = parse_literal(_num(text))
+    dt = D.get(dtype)
+    return float(lit.rounded(dt)), float(lit.slack(dt))
+
+
+@pytest.mark.parametrize("dtype", D.DTYPE_NAMES)
+def test_dtype_text_reads_back_exactly_and_tightly(dtype: str) -> None:
+    dt = D.get(dtype)
+    rng = np.random.default_rng(5)
+    raw = np.concatenate(
+        [
+            rng.normal(size=200),
+            rng.standard_t(1, size=100) * 1e3,
+            [dt.min_subnormal, 3 * dt.min_subnormal, dt.tiny, dt.max, -dt.max, 1.0, 0.1, 1 - dt.u],
+        ]
+    )
+    values = D.round_pair(raw, np.zeros_like(raw), dt)
+    for v in values:
+        text = dtype_text(float(v), dtype)
+        got, slack = _read_back(text, dtype)
+        assert got == v, (text, v)
+        # The printed-output reading (± half a unit of the last digit) stays inside the value's
+        # own rounding interval: less than half an ulp, so it never widens a comparison.
+        assert slack < float(D.ulp_of(np.array([v]), dt)[0]) / 2 or slack == 0, (text, slack)
+
+
+def test_dtype_text_short_and_special() -> None:
+    assert dtype_text(float(np.float32(0.38391373)), "float32") == "0.38391373"
+    assert dtype_text(1024.5, "float32") == "1024.5"
+    assert dtype_text(0.5, "float64") == "0.5"
+    assert dtype_text(-0.0, "float16") == "-0.0"
+    assert dtype_text(math.inf, "bfloat16") == ".inf"
+    assert dtype_text(math.nan, "float32") == ".nan"
+    assert dtype_text(float(ml_dtypes.bfloat16(0.1)), "bfloat16") == "0.1001"
+    # float64 0.1 needs 18 digits: "0.1" would read as 0.1 ± 0.05 (printed output).
+    assert dtype_text(0.1, "float64") == "0.100000000000000006"
+
+
+@pytest.mark.slow
+def test_new_fill_run_keeps_comments(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = cli("new", "demo", "--in", "3", "--out", "2")
+    assert code == 0, out
+    path = tmp_path / "cases" / "demo.yaml"
+    scaffold = path.read_text()
+    assert scaffold.startswith("# yaml-language-server: $schema=")
+    code, out, _ = cli("fill", "cases/demo.yaml")
+    assert code == 0, out
+    filled = path.read_text()
+    # Only additions: every scaffold line (comments included) is still there, in order.
+    it = iter(filled.splitlines())
+    assert all(any(line == f for f in it) for line in scaffold.splitlines())
+    assert "expected:" in filled and filled.count("\n") > scaffold.count("\n")
+    (case,), errors = load_cases([path])
+    assert not errors and set(case.expected) == {"affine", "sigmoid"}
+    code, out, err = cli("run", "cases/demo.yaml", "--report-dir", str(tmp_path / "r"), "--quiet")
+    assert code == 0, out + err
+    rows = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert {r["framework"] for r in rows} == {"numpy", "torch", "tensorflow", "jax"}
+    assert {r["status"] for r in rows} == {"pass"}
+
+
+def test_fill_check_and_idempotent(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cli(
+        "new",
+        "sub/k",
+        "--in",
+        "2",
+        "--out",
+        "3",
+        "--layout",
+        "kernel",
+        "--dtype",
+        "float16",
+        "--dtype",
+        "bfloat16",
+        "--batch",
+        "2",
+        "2",
+    )
+    path = tmp_path / "cases" / "sub" / "k.yaml"
+    assert "kernel:" in path.read_text()
+    before = path.read_text()
+    code, out, _ = cli("fill", "--check", str(path))
+    assert code == 1 and "missing expected.affine.float16" in out
+    assert path.read_text() == before  # --check writes nothing
+    assert cli("fill", str(path))[0] == 0
+    after = path.read_text()
+    assert cli("fill", "--check", str(path))[0] == 0
+    assert cli("fill", str(path))[0] == 0 and path.read_text() == after  # idempotent
+    assert cli("validate", str(path))[0] == 0
+
+
+SMALL = """\
+# keep me
+dtypes: [float32, float64]
+inputs:
+  x: [[1.5, 2.0]]   # inline comment
+params:
+  weight: [[1.0, 1.0]]
+expected:
+  affine:
+    float32: [[3.5]]
+    float64: [[WRONG]]
+"""
+
+
+@pytest.mark.parametrize("wrong, off", [("3.5000000000000004", False), ("3.75", True)])
+def test_fill_refuses_disagreeing_value_unless_force(
+    cli: Cli, write_case: Callable[[str, str], Path], wrong: str, off: bool
+) -> None:
+    path = write_case("c.yaml", SMALL.replace("WRONG", wrong))
+    code, out, err = cli("fill", str(path))
+    assert "ulp from the exact reference" in out and "kept (--force overwrites it)" in out
+    assert code == (1 if off else 0), out + err
+    text = path.read_text()
+    assert wrong in text and "sigmoid:" in text  # the missing op was still added
+    code, out, _ = cli("fill", "--force", str(path))
+    assert code == 0 and "replaced" in out
+    text = path.read_text()
+    assert wrong not in text and "# keep me" in text and "# inline comment" in text
+    assert "float64: [[3.5]]" in text
+
+
+def test_fill_splits_shared_list_on_force(cli: Cli, write_case: Callable[[str, str], Path]) -> None:
+    path = write_case(
+        "s.yaml",
+        "dtypes: [float16, float64]\ninputs:\n  z: [1.0, -1.0]\nexpected:\n  sigmoid: [0.75, 0.25]\n",
+    )
+    code, out, _ = cli("fill", "--force", str(path))
+    assert code == 0, out
+    (case,), errors = load_cases([path])
+    assert not errors and set(case.expected["sigmoid"]) == {"float16", "float64"}
+
+
+def test_fill_large_output_not_inlined(cli: Cli, write_case: Callable[[str, str], Path]) -> None:
+    path = write_case(
+        "big.yaml",
+        "shapes: {batch: [64], in_features: 4, out_features: 64}\n"
+        "inputs:\n  x: {distribution: normal}\nparams:\n  weight: {distribution: normal}\n",
+    )
+    code, out, _ = cli("fill", str(path))
+    assert code == 0 and "not filled" in out and "expected" not in path.read_text()
+
+
+def test_list_shows_shapes_dtypes_tags(cli: Cli) -> None:
+    code, out, _ = cli("list", "cases/sigmoid", "cases/layout", "--tag", "saturation")
+    assert code == 0
+    assert "sigmoid/saturate-one-float32" in out and "layout/" not in out
+    code, out, _ = cli("list", "cases/layout/pair-2to3-kernel.yaml")
+    assert "[2] x 2 -> 3" in out and "kernel" in out and "float32,float64" in out
+
+
+def test_schema_file_is_generated_from_code(cli: Cli) -> None:
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text()
+    assert json.loads(schema_text()) == CASE_SCHEMA
+    code, out, _ = cli("schema", "--check", str(SCHEMA_FILE))
+    assert code == 0, out
+
+
+def test_validate_reports_loose_tolerance(cli: Cli, write_case: Callable[[str, str], Path]) -> None:
+    path = write_case(
+        "t.yaml",
+        "dtypes: [float32]\ninputs:\n  z: [1.0]\ntolerance:\n  sigmoid: {float32: {rtol: 1.0e-3}}\n",
+    )
+    code, _, err = cli("validate", str(path))
+    assert code == 2 and "tolerance.sigmoid.float32.rtol" in err and "ceiling" in err

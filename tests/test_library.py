@@ -1,0 +1,63 @@
+"""The bundled case library: size, validity, descriptions, and the ONNX import."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conformance.cases import BUNDLED_CASES, discover, load_cases
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+def test_library_validates_and_has_150_files(cli: Cli) -> None:
+    files = discover([BUNDLED_CASES])
+    assert len(files) >= 150
+    code, _, err = cli("validate", str(BUNDLED_CASES))
+    assert code == 0, err[-3000:]
+
+
+def test_every_case_says_why_it_exists() -> None:
+    cases, _ = load_cases([BUNDLED_CASES])
+    missing = [c.id for c in cases if len(c.description.strip()) < 20]
+    assert not missing
+
+
+def test_library_folders_cover_the_issue() -> None:
+    folders = {p.parent.name for p, _ in discover([BUNDLED_CASES])}
+    assert {"semantics", "layout", "shapes", "conditioning", "sigmoid", "dtypes", "generated"} <= (
+        folders
+    )
+    cases, _ = load_cases([BUNDLED_CASES / "sigmoid"])
+    by_tag = {t for c in cases for t in c.tags}
+    assert {"saturation", "subnormal", "overflow", "special", "zero", "large"} <= by_tag
+    dtypes = {d for c in cases for d in c.dtypes}
+    assert dtypes == {"float16", "bfloat16", "float32", "float64"}
+
+
+def test_import_onnx_reproduces_committed_cases(cli: Cli, tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    out_dir = tmp_path / "cases" / "onnx"
+    code, out, _ = cli("import", "onnx", "--out", str(out_dir))
+    assert code == 0, out
+    assert "skipped gemm_alpha" in out and "skipped gemm_default_matrix_bias" in out
+    made = sorted(p.name for p in out_dir.glob("*.yaml"))
+    assert {"gemm_default_no_bias.yaml", "gemm_transposeB.yaml", "matmul_2d.yaml"} <= set(made)
+    assert {"sigmoid.yaml", "sigmoid_example.yaml", "gemm_default_vector_bias.yaml"} <= set(made)
+    committed = BUNDLED_CASES / "onnx"
+    for name in made:
+        assert (out_dir / name).read_text() == (committed / name).read_text(), name
+    assert cli("validate", str(out_dir))[0] == 0
+
+
+@pytest.mark.slow
+def test_onnx_cases_pass_on_every_framework(cli: Cli, tmp_path: Path) -> None:
+    code, out, err = cli(
+        "run", str(BUNDLED_CASES / "onnx"), "--report-dir", str(tmp_path), "--quiet"
+    )
+    rows = json.loads((tmp_path / "results.json").read_text())
+    assert {r["framework"] for r in rows} == {"numpy", "torch", "tensorflow", "jax"}
+    assert code == 0, out + err
