@@ -16,7 +16,18 @@ from collections.abc import Sequence
 
 from .errors import EXIT_USAGE, UsageError
 
-COMMANDS = ("run", "validate", "new", "fill", "list", "import_", "schema")
+COMMANDS = (
+    "run",
+    "validate",
+    "new",
+    "fill",
+    "list",
+    "import_",
+    "schema",
+    "report",
+    "diff",
+    "merge",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,112 +1,124 @@
-"""Reports from result rows: the parity pivot (pandas) and the console summary."""
+"""Reports from result rows.
+
+``write(rows, out_dir, formats)`` writes, by format keyword:
+
+- ``md``    → ``parity.md``     (Markdown; plots linked from ``plots/`` when they exist)
+- ``html``  → ``parity.html``   (self-contained: Styler tables, embedded plots) and ``plots/*.png``
+- ``csv``   → ``results.csv``
+- ``json``  → ``results.json``
+- ``junit`` → ``junit.xml``     (one testcase per row)
+
+plus ``repro/*.py`` (one reproduction program per failing row) whenever ``md`` or ``html`` is
+written, ``outputs.npz`` when the arrays are given, and ``environment.json`` when the
+environment is given. ``all`` (for the CLI) means every format.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
+from ..known import KnownReport
+from ..outputs import OUTPUTS_FILE, OutputStore
+from ..results import Row, write_csv, write_json
+from . import environment, html, junit, plots
+from . import markdown as _markdown
+from .bundle import Bundle
+from .tables import frame, parity_table, status_counts
 
-from .results import Row, write_csv, write_json
+FORMATS = ("md", "html", "csv", "json", "junit")
+FILES = {
+    "md": "parity.md",
+    "html": "parity.html",
+    "csv": "results.csv",
+    "json": "results.json",
+    "junit": "junit.xml",
+}
 
-FORMATS = ("md", "csv", "json")
-
-
-def frame(rows: Iterable[Row]) -> pd.DataFrame:
-    return pd.DataFrame([r.to_json() for r in rows])
-
-
-def _cell(status: str, ulp: object) -> str:
-    if status in ("skip", "error"):
-        return status
-    try:
-        u = float(ulp)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return status
-    shown = "∞" if math.isinf(u) else ("nan" if math.isnan(u) else f"{u:.0f}")
-    return f"{status} {shown}"
-
-
-def parity_table(rows: list[Row]) -> pd.DataFrame:
-    """Rows case × dtype × op, columns framework/path(/mode), cells "status max-ULP"."""
-    df = frame(rows)
-    if df.empty:
-        return df
-    df["cell"] = [_cell(s, u) for s, u in zip(df["status"], df["max_ulp"], strict=True)]
-    modes = df["mode"].nunique() > 1
-    df["column"] = (
-        df["framework"] + " / " + df["path"] + ((" [" + df["mode"] + "]") if modes else "")
-    )
-    table = df.pivot_table(
-        index=["case", "dtype", "op"], columns="column", values="cell", aggfunc="first", sort=True
-    )
-    return table.fillna("")
-
-
-def status_counts(rows: list[Row]) -> pd.DataFrame:
-    df = frame(rows)
-    if df.empty:
-        return df
-    counts = df.pivot_table(
-        index="framework", columns="status", values="case", aggfunc="count", fill_value=0
-    )
-    return counts
+__all__ = [
+    "FILES",
+    "FORMATS",
+    "Bundle",
+    "console_summary",
+    "environment_lines",
+    "frame",
+    "markdown",
+    "parity_table",
+    "status_counts",
+    "write",
+]
 
 
 def environment_lines(rows: list[Row]) -> list[str]:
-    seen: dict[str, Row] = {}
-    for r in rows:
-        if r.framework_version and r.framework not in seen:
-            seen[r.framework] = r
-    lines = []
-    for name, r in sorted(seen.items()):
-        settings = ", ".join(f"{k}={v}" for k, v in sorted(r.settings.items()))
-        lines.append(
-            f"- **{name}** {r.framework_version} on {r.device}"
-            + (f" ({settings})" if settings else "")
-        )
-    return lines
+    return [
+        f"- **{f['framework']}** {f['version']} on {f['devices']}"
+        + (f" ({f['settings']})" if f["settings"] else "")
+        for f in environment.frameworks(rows)
+    ]
 
 
 def markdown(rows: list[Row], title: str = "Parity report") -> str:
-    table = parity_table(rows)
-    counts = status_counts(rows)
-    parts = [f"# {title}", "", "## Environment", "", *environment_lines(rows), ""]
-    parts += ["## Summary", "", counts.to_markdown() if not counts.empty else "(no rows)", ""]
-    tol = {(r.op, r.dtype, r.tolerance) for r in rows if r.tolerance}
-    if tol:
-        parts += ["## Tolerances used", "", "| op | dtype | tolerance |", "|---|---|---|"]
-        parts += [f"| {op} | {dt} | {t} |" for op, dt, t in sorted(tol)]
-        parts.append("")
-    failures = [r for r in rows if r.status in ("fail", "error")]
-    if failures:
-        parts += ["## Failures", ""]
-        parts += [
-            f"- `{r.case}` {r.dtype} {r.op} — {r.framework} `{r.path}`: {r.message}"
-            for r in failures
-        ]
-        parts.append("")
-    parts += ["## Parity (status and max ULP vs target)", ""]
-    parts.append(table.to_markdown() if not table.empty else "(no rows)")
-    return "\n".join(parts) + "\n"
+    return _markdown.render(Bundle(rows, title=title))
 
 
-def write(rows: list[Row], out_dir: Path, formats: Iterable[str]) -> list[Path]:
+def write(
+    rows: list[Row],
+    out_dir: Path,
+    formats: Iterable[str],
+    *,
+    outputs: OutputStore | None = None,
+    env: dict[str, Any] | None = None,
+    known: KnownReport | None = None,
+    title: str = "Parity report",
+    gate_md: str | None = None,
+    gate_html: str | None = None,
+) -> list[Path]:
+    """Write the reports named by ``formats`` into ``out_dir``; returns the paths written."""
+    formats = list(dict.fromkeys(formats))
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise ValueError(
+            f"unknown report format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    extra = {k: v for k, v in (("gate", gate_md), ("gate_html", gate_html)) if v}
+    b = Bundle(rows, outputs, env, known, title, extra)
+    written: list[Path] = []
+    if outputs is not None and len(outputs):
+        outputs.save(out_dir / OUTPUTS_FILE)
+        written.append(out_dir / OUTPUTS_FILE)
+    if env is not None:
+        environment.save(env, out_dir / environment.ENV_FILE)
+        written.append(out_dir / environment.ENV_FILE)
+    images: dict[str, bytes] = {}
+    if "html" in formats or "md" in formats:
+        images = {**plots.sigmoid_figures(rows, outputs), **plots.agreement_figures(b.agreement)}
+        if images:
+            (out_dir / "plots").mkdir(exist_ok=True)
+            for name, png in images.items():
+                (out_dir / "plots" / name).write_bytes(png)
+                written.append(out_dir / "plots" / name)
+        if b.snippets:
+            (out_dir / "repro").mkdir(exist_ok=True)
+            for s in b.snippets.values():
+                (out_dir / "repro" / s.name).write_text(s.code, encoding="utf-8")
+            written.append(out_dir / "repro")
     for fmt in formats:
+        p = out_dir / FILES[fmt]
         if fmt == "json":
-            p = out_dir / "results.json"
             write_json(rows, p)
         elif fmt == "csv":
-            p = out_dir / "results.csv"
             write_csv(rows, p)
         elif fmt == "md":
-            p = out_dir / "parity.md"
-            p.write_text(markdown(rows), encoding="utf-8")
-        else:
-            raise ValueError(f"unknown report format {fmt!r}")
+            links = {n: f"plots/{n}" for n in images}
+            p.write_text(
+                _markdown.render(b, links, "repro" if b.snippets else None), encoding="utf-8"
+            )
+        elif fmt == "html":
+            p.write_text(html.render(b, images), encoding="utf-8")
+        elif fmt == "junit":
+            junit.write(rows, p, {k: s.code for k, s in b.snippets.items()}, env)
         written.append(p)
     return written
 
@@ -124,4 +136,7 @@ def console_summary(rows: list[Row], limit: int = 25) -> str:
             )
         if len(bad) > limit:
             lines.append(f"  ... and {len(bad) - limit} more (see the report)")
+    known = sum(r.status == "known" for r in rows)
+    if known:
+        lines.append(f"{known} known deviation rows (not failing; see the report)")
     return "\n".join(lines)

@@ -1,0 +1,92 @@
+"""``conformance report``: render reports from saved result files (and their side files)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .. import known as known_mod
+from .. import report
+from ..errors import EXIT_OK, UsageError
+from ..outputs import OutputStore, load_beside
+from ..report import environment
+from ..results import Row, read_rows
+
+
+def read_results(path: str) -> list[Row]:
+    """Rows of a results.json/results.csv or a report directory; usage errors for bad input."""
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"{path}: no such file or directory")
+    try:
+        return read_rows(p)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path}: not a results file: {type(exc).__name__}: {exc}") from None
+
+
+def formats_arg(text: str) -> list[str]:
+    formats = [f.strip() for f in text.split(",") if f.strip()]
+    if "all" in formats:
+        return list(report.FORMATS)
+    bad = [f for f in formats if f not in report.FORMATS]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"unknown format(s) {', '.join(bad)}; choose from {', '.join(report.FORMATS)}, all"
+        )
+    return formats
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="render parity reports from result files",
+        description="Render parity reports (md, html, csv, json, junit) from results.json/"
+        "results.csv files or report directories. Several inputs (shards) are combined; the "
+        "outputs.npz and environment.json beside each input are used when present.",
+    )
+    p.add_argument("results", nargs="+", metavar="RESULTS", help="results file or report dir")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument(
+        "--format",
+        type=formats_arg,
+        default=list(report.FORMATS),
+        help=f"comma-separated: {','.join(report.FORMATS)} or all (default: all)",
+    )
+    p.add_argument("--known", metavar="FILE", help="known-deviations YAML to apply")
+    p.add_argument("--title", default="Parity report", help="report title")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    rows: list[Row] = []
+    store = OutputStore()
+    env = None
+    for path in args.results:
+        rows += read_results(path)
+        side = load_beside(Path(path))
+        if side is not None:
+            store.update(side)
+        env = env or environment.load_beside(Path(path))
+    known = None
+    if args.known:
+        known = known_mod.apply(rows, known_mod.load(Path(args.known)))
+    out = Path(args.out)
+    written = report.write(
+        rows,
+        out,
+        args.format,
+        outputs=store if len(store) else None,
+        env=env,
+        known=known,
+        title=args.title,
+    )
+    if env is not None and not (out / environment.ENV_FILE).exists():
+        environment.save(env, out / environment.ENV_FILE)
+    print(report.console_summary(rows))
+    if known is not None:
+        for line in known.lines():
+            print(line)
+    print(f"{len(rows)} rows; wrote {', '.join(str(w) for w in written)}")
+    return EXIT_OK

@@ -1,0 +1,203 @@
+"""The upgrade gate: diff, known deviations, merge, and run --baseline (one small real run)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conformance import gate, known
+from conformance.errors import UsageError
+from conformance.results import Row, read_rows, write_csv, write_json
+
+from .conftest import CASES
+from .report_fixtures import clone, synthetic
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+def _save(rows: list[Row], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(rows, folder / "results.json")
+    return folder / "results.json"
+
+
+def _worse_torch(rows: list[Row]) -> list[Row]:
+    """torch 2.13 -> 2.14: torch.sigmoid now fails by 9 ulp, nn.Sigmoid drifts by 3 ulp."""
+    cand = clone(rows)
+    for r in cand:
+        if r.framework == "torch":
+            r.framework_version = "2.14.0"
+            r.settings = {**r.settings, "threads": "4"}
+            if r.path == "torch.sigmoid":
+                r.status, r.max_ulp, r.message = "fail", 9.0, "1 of 8 elements outside tolerance"
+            if r.path == "nn.Sigmoid":
+                r.max_ulp = 3.0
+    return cand
+
+
+def test_identical_pair_exits_0(cli: Cli, tmp_path: Path) -> None:
+    rows, _ = synthetic(tmp_path / "cases")
+    a = _save(rows, tmp_path / "a")
+    b = tmp_path / "b.csv"
+    write_csv(rows, b)  # a results.csv compares equal to the same rows in JSON
+    code, out, _ = cli("diff", str(a), str(b))
+    assert code == 0, out
+    assert "✅ Conformance gate: no regressions" in out
+
+
+def test_worse_framework_exits_1_with_readable_diff(cli: Cli, tmp_path: Path) -> None:
+    rows, _ = synthetic(tmp_path / "cases")
+    a = _save(rows, tmp_path / "base")
+    b = _save(_worse_torch(rows), tmp_path / "cand")
+    code, out, _ = cli(
+        "diff", str(tmp_path / "base"), str(b), "--output", str(tmp_path / "gate.md")
+    )
+    assert code == 1
+    assert "❌ Conformance gate: 2 regressions" in out
+    assert "| torch | 2.13.0 | 2.14.0 |" in out  # version changes
+    assert "| torch | threads | 2 | 4 |" in out  # settings changes
+    assert "| pass 0 ulp | fail 9 ulp | pass → fail |" in out
+    assert "max ULP grew by 3 (threshold 2)" in out
+    assert "By framework: torch 2" in out
+    assert (tmp_path / "gate.md").read_text(encoding="utf-8") == out
+    # a higher threshold forgives the drift but not the new failure
+    code, out, _ = cli("diff", str(a), str(b), "--ulp-threshold", "5")
+    assert code == 1 and "1 regression" in out
+
+
+def test_new_error_and_new_failing_row_regress(tmp_path: Path) -> None:
+    rows, _ = synthetic(tmp_path / "cases")
+    cand = clone(rows)
+    cand[0].status, cand[0].max_ulp, cand[0].message = "error", None, "RuntimeError"
+    extra = clone(rows[:1])[0]
+    extra.case, extra.status = "synth/new-case", "fail"
+    res = gate.compare(rows, [*cand, extra])
+    assert sorted(c.kind for c in res.regressions) == ["error", "new-fail"]
+    gone = gate.compare(rows, cand[1:])
+    assert [c.kind for c in gone.missing] == ["missing"] and gone.regressions == []
+
+
+KNOWN = """\
+- framework: torch
+  path: torch.sigmoid
+  dtype: float32
+  version: ">=2.14,<3"
+  reason: sigmoid kernel rewrite in 2.14 (tracked upstream)
+  expires: 2999-01-01
+- framework: numpy
+  op: affine
+  reason: the dense-2x3 expected value is deliberately wrong
+- framework: jax
+  case: "synth/*"
+  reason: nothing fails on jax any more
+- framework: tensorflow
+  reason: typo'd entry that matches nothing
+- framework: torch
+  path: F.linear
+  reason: expired acceptance
+  expires: 2020-01-01
+"""
+
+
+def test_known_deviation_suppresses_exactly_its_rows(cli: Cli, tmp_path: Path) -> None:
+    rows, _ = synthetic(tmp_path / "cases")
+    cand = _worse_torch(rows)
+    kf = tmp_path / "known.yaml"
+    kf.write_text(KNOWN, encoding="utf-8")
+    before = {id(r): r.status for r in cand}
+    rep = known.apply(cand, known.load(kf), today=dt.date(2026, 6, 1))
+    changed = [r for r in cand if before[id(r)] != r.status]
+    assert sorted((r.framework, r.path) for r in changed) == [
+        ("numpy", "x @ W.T + b"),
+        ("torch", "torch.sigmoid"),
+    ]
+    assert all(r.status == "known" and "known deviation (fail)" in r.message for r in changed)
+    assert [d.patterns.get("framework") for d in rep.stale] == ["jax"]
+    assert [d.patterns.get("framework") for d in rep.unused] == ["tensorflow"]
+    assert [d.reason for d in rep.expired] == ["expired acceptance"]
+    assert any("STALE" in line for line in rep.lines())
+    # the version range matters: the same entry does not cover torch 2.13
+    base = clone(rows)
+    for r in base:
+        if r.path == "torch.sigmoid":
+            r.status = "fail"
+    known.apply(base, known.load(kf))
+    assert [r.status for r in base if r.path == "torch.sigmoid"] == ["fail"]
+    # through the CLI: the torch failure is known, only the 3-ulp drift remains a regression
+    a = _save(rows, tmp_path / "base")
+    b = _save(_worse_torch(rows), tmp_path / "cand")
+    code, out, _ = cli("diff", str(a), str(b), "--known", str(kf))
+    assert code == 1 and "1 regression" in out and "Known deviations (not failing): 2" in out
+    code, out, _ = cli("diff", str(a), str(b), "--known", str(kf), "--ulp-threshold", "3")
+    assert code == 0, out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- framework: torch\n", "known.yaml:1: entry 1: 'reason' is required"),
+        ("- reason: x\n  expires: soon\n", "is not a date"),
+        ("- reason: x\n  version: banana\n", "is not a version range"),
+        ("- reason: x\n  frameworks: torch\n", "unknown key(s) frameworks"),
+    ],
+)
+def test_known_file_errors_are_located(tmp_path: Path, text: str, message: str) -> None:
+    kf = tmp_path / "known.yaml"
+    kf.write_text(text, encoding="utf-8")
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        known.load(kf)
+
+
+def test_merge_builds_a_version_trend(cli: Cli, tmp_path: Path) -> None:
+    rows, _ = synthetic(tmp_path / "cases")
+    a = _save(rows, tmp_path / "torch-2.13")
+    b = _save(_worse_torch(rows), tmp_path / "torch-2.14")
+    code, out, _ = cli("merge", str(a), str(b), "--out", str(tmp_path / "trend"))
+    assert code == 0, out
+    trend_md = (tmp_path / "trend" / "trend.md").read_text(encoding="utf-8")
+    assert "## torch" in trend_md and "2.13.0" in trend_md and "2.14.0" in trend_md
+    torch_line = next(x for x in trend_md.splitlines() if "torch.sigmoid" in x and "synth" in x)
+    assert torch_line.index("pass 0 ulp") < torch_line.index("fail 9 ulp")  # oldest first
+    merged = (tmp_path / "trend" / "merged.csv").read_text(encoding="utf-8").splitlines()
+    assert merged[0].startswith("run,framework,framework_version,")
+    assert len(merged) == 1 + 2 * len(rows)
+
+
+@pytest.mark.slow
+def test_run_writes_every_format_and_gates_against_a_baseline(cli: Cli, tmp_path: Path) -> None:
+    seed = CASES / "semantics" / "torch-linear-2x1-seed0.yaml"
+    base = tmp_path / "base"
+    code, out, _ = cli(
+        "run", str(seed), "--framework", "numpy", "--report-dir", str(base), "--quiet"
+    )
+    assert code == 0, out
+    for name in (
+        "parity.md",
+        "parity.html",
+        "junit.xml",
+        "results.csv",
+        "results.json",
+        "outputs.npz",
+        "environment.json",
+    ):
+        assert (base / name).exists(), name
+    cand = tmp_path / "cand"
+    code, out, _ = cli(
+        "run",
+        str(seed),
+        "--framework",
+        "numpy",
+        "--report-dir",
+        str(cand),
+        "--quiet",
+        "--baseline",
+        str(base / "results.json"),
+    )
+    assert code == 0, out
+    assert "no regressions" in (cand / "gate.md").read_text(encoding="utf-8")
+    assert len(read_rows(cand)) == len(read_rows(base))
+    code, _, err = cli("run", str(seed), "--baseline", str(tmp_path / "missing.json"))
+    assert code == 2 and "missing.json: no such file" in err
