@@ -34,6 +34,12 @@ MAX_MACS = 1 << 28  # batch * in_features * out_features, 268 M
 
 BUNDLED_CASES = Path(__file__).resolve().parent.parent / "cases"
 
+# Framework-native seeded init (``params: {init: ...}``, docs/native.md): the parameter layout
+# each initialiser draws in, and the framework (adapter name) that owns it.
+INIT_LAYOUT = {"torch": "weight", "keras": "kernel", "jax": "kernel"}
+INIT_OWNER = {"torch": "torch", "keras": "tensorflow", "jax": "jax"}
+PARAM_PINS = ("weight", "kernel", "bias")
+
 _VALIDATOR = Draft202012Validator(CASE_SCHEMA)
 
 
@@ -111,6 +117,10 @@ class Case:
     expected: dict[str, dict[str, Literal]]  # op -> dtype ("*" for all) -> values
     tolerance: dict[str, dict[str, dict[str, float]]]  # op -> dtype ("*") -> {ulp,rtol,atol}
     lines: dict[str, int] = field(default_factory=dict)
+    # params.init only: whether the layer has a bias, and pinned drawn parameters
+    # (name "weight"/"kernel"/"bias" -> dtype ("*" for all) -> values, in the pin's own layout)
+    init_bias: bool = True
+    pins: dict[str, dict[str, Literal]] = field(default_factory=dict)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -158,16 +168,29 @@ class Case:
         draw = self._draws[name]
         return D.round_pair(draw, np.zeros_like(draw), dt)
 
-    def arrays(self, dtype: str) -> Arrays:
+    def arrays(
+        self, dtype: str, drawn: tuple[np.ndarray, np.ndarray | None] | None = None
+    ) -> Arrays:
+        """Exact arrays in ``dtype``; an init case needs ``drawn`` = (param in ``layout``, bias)
+        as its owning framework drew them (values of ``dtype``)."""
         dt = D.get(dtype)
         inp = self._values("input", self.input, dt)
         assert inp is not None
         if self.kind == "sigmoid":
             return Arrays(dtype, None, inp, None, None, "")
-        param = self._values("param", self.param, dt)
+        param: np.ndarray | None
+        bias: np.ndarray | None
+        if self.init is not None:
+            if drawn is None:
+                raise ValueError(f"{self.id}: init {self.init} parameters have not been drawn")
+            param = np.asarray(drawn[0]).astype(np.float64)
+            bias = None if drawn[1] is None else np.asarray(drawn[1]).astype(np.float64)
+        else:
+            param = self._values("param", self.param, dt)
+            bias = self._values("bias", self.bias, dt)
         assert param is not None
         weight = param if self.layout == "weight" else param.T.copy()
-        return Arrays(dtype, inp, None, weight, self._values("bias", self.bias, dt), self.layout)
+        return Arrays(dtype, inp, None, weight, bias, self.layout)
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,15 +406,29 @@ def _build(doc: Any, file: Path, root: Path, disp: str) -> Case:
     param: Source | None = None
     bias: Source | None = None
     init = params.get("init")
+    init_bias = True
+    pin_param: Source | None = None
+    pin_layout, pin_bias = "", None
     if kind == "sigmoid":
         if params:
             raise ctx.err(("params",), "a sigmoid-only case (inputs.z) takes no params")
+    elif init is not None:
+        for key in ("weight", "kernel"):
+            if key in params:
+                raise ctx.err(
+                    ("params", key),
+                    f"params.init draws the parameters; pin them under expected.{key} instead",
+                )
+        if params.get("bias") is not None:
+            raise ctx.err(
+                ("params", "bias"),
+                "params.init draws the bias too; write bias: null for a layer without bias",
+            )
+        init_bias = "bias" not in params
+        layout = INIT_LAYOUT[init]
+        pin_layout, pin_param, pin_bias = _pin_shapes(ctx, doc.get("expected") or {}, init_bias)
     else:
         has_w, has_k = "weight" in params, "kernel" in params
-        if init is not None:
-            raise ctx.err(
-                ("params", "init"), "framework-native init is not supported by this version"
-            )
         if has_w == has_k:
             raise ctx.err(("params",), "give exactly one of weight (out, in) or kernel (in, out)")
         layout = "weight" if has_w else "kernel"
@@ -399,10 +436,16 @@ def _build(doc: Any, file: Path, root: Path, disp: str) -> Case:
         if params.get("bias") is not None:
             bias = ctx.source(("params", "bias"))
 
-    batch, n_in, n_out = _shapes(ctx, kind, shapes, inp, layout, param, bias)
+    if init is not None:
+        batch, n_in, n_out = _shapes(
+            ctx, kind, shapes, inp, pin_layout or layout, pin_param, pin_bias, where="expected"
+        )
+    else:
+        batch, n_in, n_out = _shapes(ctx, kind, shapes, inp, layout, param, bias)
     _check_sizes(ctx, kind, batch, n_in, n_out)
     case_id = str(doc.get("id") or default_id(file, root))
-    expected = _expected(ctx, doc.get("expected") or {}, kind, batch, n_out)
+    expected = _expected(ctx, doc.get("expected") or {}, kind, batch, n_out, init)
+    pins = _pins(ctx, doc.get("expected") or {}, n_in, n_out) if init is not None else {}
     tolerance = _tolerance(doc.get("tolerance") or {})
     lines = {k: line_of(doc, (k,), 1) or 1 for k in doc}
     return Case(
@@ -424,7 +467,60 @@ def _build(doc: Any, file: Path, root: Path, disp: str) -> Case:
         expected=expected,
         tolerance=tolerance,
         lines=lines,
+        init_bias=init_bias,
+        pins=pins,
     )
+
+
+def _pin_literals(ctx: _Ctx, node: Any, name: str) -> list[tuple[str, tuple[Any, ...], Literal]]:
+    """(dtype or "*", path, values) for each entry of ``expected.<name>``."""
+    spec = node[name]
+    items = spec.items() if isinstance(spec, dict) else [("*", spec)]
+    out = []
+    for dtype, _values in items:
+        path = ("expected", name) if dtype == "*" else ("expected", name, dtype)
+        lit = ctx.source(path)
+        if not isinstance(lit, Literal):
+            raise ctx.err(path, "pinned parameters must be explicit values")
+        out.append((str(dtype), path, lit))
+    return out
+
+
+def _pin_shapes(
+    ctx: _Ctx, node: Any, init_bias: bool
+) -> tuple[str, Literal | None, Literal | None]:
+    """The first pinned weight/kernel and bias, so their shapes can claim in/out features."""
+    if "weight" in node and "kernel" in node:
+        raise ctx.err(("expected", "kernel"), "pin the parameter once: weight (out, in) or kernel")
+    if "bias" in node and not init_bias:
+        raise ctx.err(("expected", "bias"), "params.bias is null: this layer has no bias to pin")
+    layout, param, bias = "", None, None
+    for name in PARAM_PINS:
+        if name in node:
+            lits = _pin_literals(ctx, node, name)
+            first = lits[0][2] if lits else None
+            if name == "bias":
+                bias = first
+            else:
+                layout, param = name, first
+    return layout, param, bias
+
+
+def _pins(ctx: _Ctx, node: Any, n_in: int, n_out: int) -> dict[str, dict[str, Literal]]:
+    shapes = {"weight": (n_out, n_in), "kernel": (n_in, n_out), "bias": (n_out,)}
+    out: dict[str, dict[str, Literal]] = {}
+    for name in PARAM_PINS:
+        if name not in node:
+            continue
+        per: dict[str, Literal] = {}
+        for dtype, path, lit in _pin_literals(ctx, node, name):
+            if lit.shape != shapes[name]:
+                raise ctx.err(
+                    path, f"shape {_show(lit.shape)} is not the {name} shape {_show(shapes[name])}"
+                )
+            per[dtype] = lit
+        out[name] = per
+    return out
 
 
 def _shapes(
@@ -435,8 +531,10 @@ def _shapes(
     layout: str,
     param: Source | None,
     bias: Source | None,
+    where: str = "params",
 ) -> tuple[tuple[int, ...], int, int]:
-    """Resolve batch/in/out from ``shapes:`` and explicit arrays, checking they agree."""
+    """Resolve batch/in/out from ``shapes:`` and explicit arrays, checking they agree
+    (``where``: "params", or "expected" for an init case's pinned parameters)."""
     known: dict[str, tuple[int | tuple[int, ...], tuple[Any, ...]]] = {}
 
     def claim(name: str, value: int | tuple[int, ...], where: tuple[Any, ...]) -> None:
@@ -466,16 +564,16 @@ def _shapes(
     if kind == "dense" and isinstance(param, Literal):
         s = param.shape
         if len(s) != 2:
-            raise ctx.err(("params", layout), f"{layout} must be 2-D, got shape {_show(s)}")
+            raise ctx.err((where, layout), f"{layout} must be 2-D, got shape {_show(s)}")
         out_, in_ = (s[0], s[1]) if layout == "weight" else (s[1], s[0])
-        claim("in_features", in_, ("params", layout))
-        claim("out_features", out_, ("params", layout))
+        claim("in_features", in_, (where, layout))
+        claim("out_features", out_, (where, layout))
     if kind == "dense" and isinstance(bias, Literal):
         if len(bias.shape) != 1:
             raise ctx.err(
-                ("params", "bias"), f"bias must be 1-D (out_features,), got {_show(bias.shape)}"
+                (where, "bias"), f"bias must be 1-D (out_features,), got {_show(bias.shape)}"
             )
-        claim("out_features", bias.shape[0], ("params", "bias"))
+        claim("out_features", bias.shape[0], (where, "bias"))
     if "batch" not in known:
         raise ctx.err(("inputs", in_key), "shapes.batch is needed to generate this array")
     batch = known["batch"][0]
@@ -513,12 +611,19 @@ def _check_sizes(ctx: _Ctx, kind: str, batch: tuple[int, ...], n_in: int, n_out:
 
 
 def _expected(
-    ctx: _Ctx, node: Any, kind: str, batch: tuple[int, ...], n_out: int
+    ctx: _Ctx,
+    node: Any,
+    kind: str,
+    batch: tuple[int, ...],
+    n_out: int,
+    init: str | None = None,
 ) -> dict[str, dict[str, Literal]]:
     out: dict[str, dict[str, Literal]] = {}
     shape = (*batch, n_out) if kind == "dense" else batch
     for op, spec in node.items():
-        if op in ("weight", "kernel", "bias"):
+        if op in PARAM_PINS and init is not None:
+            continue  # parameter pins of an init case: see _pins
+        if op in PARAM_PINS:
             raise ctx.err(
                 ("expected", op), "parameter pins need params.init (framework-native init)"
             )

@@ -65,11 +65,17 @@ class Tolerance:
     ulp: float | None = None
     rtol: float | None = None
     atol: float | None = None
+    # Reduced-precision float32 matmul (TF32 / bfloat16 inputs, float32 accumulation; the
+    # documented default of some frameworks on CUDA): unit roundoff of the rounded inputs.
+    # Each product x_i*w_i then carries a relative error up to 2v + v^2 (v = matmul_u).
+    matmul_u: float | None = None
+    note: str = ""  # e.g. "tf32": why matmul_u is set
 
     def affine_bound(self, n: int, abs_sum: np.ndarray) -> np.ndarray:
         dt = D.get(self.dtype)
+        extra = 0.0 if self.matmul_u is None else 2 * self.matmul_u + self.matmul_u**2
         with np.errstate(over="ignore", invalid="ignore"):
-            return gamma(n + 1, dt.u) * abs_sum + (n + 1) * dt.tiny
+            return (gamma(n + 1, dt.u) + extra) * abs_sum + (n + 1) * dt.tiny
 
     def allowance(
         self,
@@ -95,6 +101,10 @@ class Tolerance:
             bound = self.affine_bound(n, abs_sum)
             worst = float(np.max(bound)) if bound.size else 0.0
             text = f"gamma_{n + 1}(2^-{dt.p})*sum|xw| + {n + 1}*tiny (max {worst:.3g})"
+            if self.matmul_u is not None:
+                text += (
+                    f"; {self.note or 'reduced'} matmul inputs: +2v*sum|xw|, v={self.matmul_u:g}"
+                )
             return Allowance(bound, None, text)
         budget = SIGMOID_ULP_BUDGET[self.dtype]
         floor = np.where(np.abs(ref) < dt.tiny, dt.tiny, 0.0)

@@ -8,6 +8,16 @@ worker process, in :meth:`Adapter.setup`, never at module import time of this pa
 An adapter declares its *paths* (the APIs users call) as ``{name: (op, fn)}``; ``fn`` maps one
 :class:`Item` to a NumPy array in the batch dtype. A path that raises for an item costs only
 that item's row.
+
+Beyond the paths, an adapter may implement (issue 3, docs/native.md):
+
+* ``modes``/``devices``: the execution modes (``eager``, ``compiled``) and devices (``cpu``,
+  ``cuda``) it has; the runner sends it only batches it can run, so NumPy rows exist only in
+  eager mode on the CPU. A device that is missing here raises :class:`SkipBatch`.
+* ``configure(options)``: run-level knobs (``matmul_precision``, ``devices``, ``modes``),
+  applied once after :meth:`Adapter.setup` and before :meth:`Adapter.settings` is recorded.
+* ``init_kinds`` and :meth:`Adapter.init_params`: the framework's own seeded default
+  initialiser (``params: {init: torch}``), run as a first phase before any batch.
 """
 
 from __future__ import annotations
@@ -59,6 +69,32 @@ class PathResult:
     device: str = "cpu"
 
 
+@dataclass
+class InitRequest:
+    """Draw one case's parameters with a framework's seeded default initialiser."""
+
+    key: tuple[str, str]  # (case id, dtype)
+    init: str  # "torch", "keras" or "jax"
+    seed: int
+    in_features: int
+    out_features: int
+    has_bias: bool
+    dtype: str
+
+
+@dataclass
+class InitResult:
+    """What the owning framework drew: ``param`` in ``layout`` and the bias, in ``dtype``."""
+
+    key: tuple[str, str]
+    param: np.ndarray | None = None
+    layout: str = "weight"
+    bias: np.ndarray | None = None
+    #: row path per parameter name ("weight"/"kernel"/"bias"), e.g. "nn.Linear.weight"
+    paths: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+
+
 class SkipBatch(Exception):
     """The adapter cannot run this batch here (e.g. no CUDA device); the reason is shown."""
 
@@ -72,6 +108,10 @@ class Adapter(ABC):
     requires: str = ""
     #: execution modes this adapter implements
     modes: tuple[str, ...] = ("eager",)
+    #: devices this adapter can target (a missing one raises SkipBatch per batch)
+    devices: tuple[str, ...] = ("cpu",)
+    #: ``params.init`` values this adapter draws (see :meth:`init_params`)
+    init_kinds: tuple[str, ...] = ()
 
     def unavailable(self) -> str | None:
         """Why the adapter cannot run here (checked without importing the framework)."""
@@ -85,9 +125,28 @@ class Adapter(ABC):
     @abstractmethod
     def version(self) -> str: ...
 
+    def configure(self, options: dict[str, str]) -> None:
+        """Apply run-level options (``matmul_precision``, ``devices``, ``modes``); called once,
+        after :meth:`setup`, before :meth:`settings` is recorded."""
+        self.options = dict(options)
+
     def settings(self) -> dict[str, str]:
         """What decides this framework's numbers (precision modes, threads, ...)."""
         return {}
+
+    def denormals(self, compiled: bool = False) -> dict[str, str]:
+        """Observed subnormal behaviour (measured, not assumed); NumPy's unless overridden.
+        ``compiled``: measure in the compiled mode instead (key ``denormals_compiled``); the
+        worker asks for it after the init draws, so a slow compiler does not delay them."""
+        from ._env import measure_denormals
+
+        if compiled:
+            return {}
+        return {"denormals": measure_denormals(lambda a, s: a * np.float32(s))}
+
+    def init_params(self, request: InitRequest) -> InitResult:
+        """Draw parameters with the framework's own seeded initialiser (``init_kinds``)."""
+        raise NotImplementedError(f"{self.name} has no framework-native init {request.init!r}")
 
     @abstractmethod
     def dense_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:
@@ -99,6 +158,10 @@ class Adapter(ABC):
 
     def run(self, batch: Batch) -> list[PathResult]:
         """Run every path on every item of ``batch``; failures are recorded per item."""
+        if batch.mode not in self.modes:
+            raise SkipBatch(f"{self.name} has no {batch.mode} mode")
+        if batch.device not in self.devices:
+            raise SkipBatch(f"{self.name} does not run on {batch.device}")
         paths = self.dense_paths(batch) if batch.kind == "dense" else self.sigmoid_paths(batch)
         results = []
         for name, (op, fn) in paths.items():

@@ -59,6 +59,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=["md", "csv", "json"],
         help="comma-separated: md,csv,json or all (default: md,csv,json)",
     )
+    p.add_argument(
+        "--mode",
+        choices=("eager", "compiled", "all"),
+        default="eager",
+        help="eager (default), compiled (torch.compile / tf.function(jit_compile=True) / "
+        "jax.jit; slow to compile), or all; the mode is a column of every row",
+    )
+    p.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "all"),
+        default="cpu",
+        help="cpu (default), cuda or all; CUDA paths skip with a reason where there is no GPU",
+    )
+    p.add_argument(
+        "--matmul-precision",
+        choices=("highest", "high", "medium"),
+        default="",
+        help="pin float32 matmul precision in every framework (torch.set_float32_matmul_"
+        "precision, TF32 on/off in TF, jax_default_matmul_precision); default: leave each as is",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=main)
 
@@ -74,7 +94,13 @@ def main(args: argparse.Namespace) -> int:
         else (lambda m: print(f"[conformance] {m}", file=sys.stderr))
     )
     options = RunOptions(
-        paths=paths, frameworks=args.framework, dtypes=args.dtype, adapters=args.adapter
+        paths=paths,
+        frameworks=args.framework,
+        dtypes=args.dtype,
+        adapters=args.adapter,
+        mode=args.mode,
+        device=args.device,
+        matmul_precision=args.matmul_precision,
     )
     result = run(options, progress=say)
     for e in result.errors:

@@ -1,0 +1,108 @@
+"""Host facts every framework's rows record (no framework imports here).
+
+``host_settings`` is called in each worker *after* the framework is imported, so
+``threadpoolctl`` sees the BLAS / OpenMP libraries that framework actually loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+# CPU flags that decide which kernels (and so which roundings) a framework picks.
+_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512_bf16",
+    "avx512_fp16",
+    "avx512_vnni",
+    "amx_bf16",
+    "amx_tile",
+    "amx_fp16",
+    "asimd",
+    "sve",
+    "bf16",
+)
+
+
+def cpu_info() -> dict[str, str]:
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "Hardware") and model in ("", platform.machine()):
+                    model = value.strip()
+                elif key in ("flags", "Features"):
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    out = {"cpu": model or "unknown", "machine": platform.machine()}
+    if flags:
+        out["cpu_flags"] = " ".join(f for f in _FLAGS if f in flags) or "(none of interest)"
+    out["cpu_count"] = str(os.cpu_count())
+    return out
+
+
+def thread_pools() -> dict[str, str]:
+    """BLAS / OpenMP libraries loaded in this process and their thread counts."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        pools = threadpool_info()
+    except Exception:  # threadpoolctl is information only
+        return {}
+    blas = [
+        f"{p.get('internal_api')} {p.get('version') or ''}".strip() + f" ({p.get('num_threads')}t)"
+        for p in pools
+        if p.get("user_api") == "blas"
+    ]
+    omp = [
+        f"{p.get('internal_api')} ({p.get('num_threads')}t)"
+        for p in pools
+        if p.get("user_api") == "openmp"
+    ]
+    out = {}
+    if blas:
+        out["blas"] = "; ".join(sorted(set(blas)))
+    if omp:
+        out["openmp"] = "; ".join(sorted(set(omp)))
+    return out
+
+
+def host_settings() -> dict[str, str]:
+    return {**cpu_info(), **thread_pools()}
+
+
+# Smallest float32 normal; tiny * 0.5 is a subnormal unless the arithmetic flushes it to zero,
+# and a subnormal input times 1 comes back as 0 if inputs are treated as zero (DAZ).
+TINY32 = float(np.finfo(np.float32).tiny)
+
+
+def denormal_text(halved: Any, kept: Any) -> str:
+    """Describe ``tiny*0.5`` (flush-to-zero test) and ``(tiny/2)*1`` (denormals-are-zero)."""
+    h = float(np.asarray(halved, dtype=np.float64).reshape(-1)[0])
+    k = float(np.asarray(kept, dtype=np.float64).reshape(-1)[0])
+    ftz = "flushes" if h == 0.0 else "keeps"
+    daz = "zero" if k == 0.0 else "kept"
+    return f"{ftz} (tiny*0.5={h:.3g}; subnormal*1 {daz})"
+
+
+def measure_denormals(mul: Callable[[np.ndarray, float], Any]) -> str:
+    """``mul(float32 array, scalar)`` runs one multiply in the framework under test."""
+    try:
+        a = np.array([TINY32], dtype=np.float32)
+        sub = np.array([TINY32 / 2], dtype=np.float32)
+        return denormal_text(mul(a, 0.5), mul(sub, 1.0))
+    except Exception as exc:  # information only
+        return f"not measured ({type(exc).__name__})"
