@@ -63,8 +63,8 @@ def _case(file: str, case_id: str) -> Case | None:
 def snippet(r: Row) -> Snippet | None:
     """The snippet of one row, or None when its case file cannot be read here."""
     case = _case(r.file, r.case)
-    if case is None or r.dtype not in case.dtypes:
-        return None
+    if case is None or r.dtype not in case.dtypes or case.init is not None:
+        return None  # params.init cases: the parameters come from the framework's own draw
     return Snippet(file_name(r), _render(r, case))
 
 
