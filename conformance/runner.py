@@ -33,6 +33,7 @@ from .adapters.base import Batch, InitRequest, InitResult, Item, PathResult
 from .cases import INIT_OWNER, Case, load_cases
 from .compare import Metrics, measure
 from .errors import CaseError
+from .outputs import OutputStore
 from .reference import Reference, reference
 from .registry import available_specs, load_class, select
 from .results import Row
@@ -96,6 +97,7 @@ class RunResult:
     frameworks: dict[str, FrameworkRun]
     cases: list[Case]
     seconds: float
+    outputs: OutputStore = field(default_factory=OutputStore)  # arrays for outputs.npz
 
 
 @dataclass
@@ -386,12 +388,26 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> R
 
     combos = [(m, d) for m in modes for d in devices]
     rows: list[Row] = []
+    store = OutputStore()
     for i, u in enumerate(units):
         if u.case.init is not None and INIT_OWNER[u.case.init] in chosen:
             rows.extend(_init_rows(u, runs[INIT_OWNER[u.case.init]]))
         for name in chosen:
-            rows.extend(_rows_for(u, refs[i], runs[name], combos))
-    return RunResult(rows, errors, runs, cases, time.perf_counter() - start)
+            rows.extend(_rows_for(u, refs[i], runs[name], store, combos))
+        _keep_reference(store, u, refs[i])
+    return RunResult(rows, errors, runs, cases, time.perf_counter() - start, store)
+
+
+def _keep_reference(store: OutputStore, u: Unit, ref: Reference | str) -> None:
+    """Reference values and the sigmoid's input, for the agreement matrix and the plots."""
+    if isinstance(ref, str):
+        return
+    if ref.affine is not None:
+        store.add_reference(u.case.id, u.dtype, "affine", ref.affine)
+        store.add_input(u.case.id, u.dtype, ref.affine)
+    elif u.z is not None:
+        store.add_input(u.case.id, u.dtype, u.z)
+    store.add_reference(u.case.id, u.dtype, "sigmoid", ref.sigmoid)
 
 
 def _base_row(u: Unit, fw: FrameworkRun, op: str, path: str, mode: str, device: str) -> Row:
@@ -428,6 +444,7 @@ def _rows_for(
     u: Unit,
     ref: Reference | str,
     fw: FrameworkRun,
+    store: OutputStore | None = None,
     combos: list[tuple[str, str]] | None = None,
 ) -> list[Row]:
     """Rows of one unit for one framework, per (mode, device) the framework has."""
@@ -436,7 +453,7 @@ def _rows_for(
     for mode, device in combos:
         if mode not in fw.modes or device not in fw.devices:
             continue  # e.g. NumPy has no compiled mode and no CUDA: no rows at all
-        rows.extend(_rows_in(u, ref, fw, mode, device))
+        rows.extend(_rows_in(u, ref, fw, store, mode, device))
     return rows
 
 
@@ -444,6 +461,7 @@ def _rows_in(
     u: Unit,
     ref: Reference | str,
     fw: FrameworkRun,
+    store: OutputStore | None,
     mode: str,
     device: str,
 ) -> list[Row]:
@@ -472,6 +490,8 @@ def _rows_in(
             r.status, r.message = "error", err or "no output"
         else:
             _judge(r, u, ref, y)
+        if store is not None and y is not None:
+            store.add_output(r, y)
         rows.append(r)
     return rows
 

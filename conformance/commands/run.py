@@ -6,11 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import report
+from .. import gate, report
+from .. import known as known_mod
 from ..cases import BUNDLED_CASES
 from ..dtypes import DTYPE_NAMES
 from ..errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
+from ..report import environment
 from ..runner import RunOptions, run
+from .diff import add_gate_options
+from .report import read_results
 
 
 def formats_arg(text: str) -> list[str]:
@@ -56,8 +60,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--format",
         type=formats_arg,
-        default=["md", "csv", "json"],
-        help="comma-separated: md,csv,json or all (default: md,csv,json)",
+        default=list(report.FORMATS),
+        help=f"comma-separated: {','.join(report.FORMATS)} or all (default: all)",
     )
     p.add_argument(
         "--mode",
@@ -79,6 +83,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="pin float32 matmul precision in every framework (torch.set_float32_matmul_"
         "precision, TF32 on/off in TF, jax_default_matmul_precision); default: leave each as is",
     )
+    p.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="gate against this earlier results file or report dir: exit 1 only on "
+        "regressions (see `conformance diff`); writes gate.md to the report dir",
+    )
+    p.add_argument("--known", metavar="FILE", help="known-deviations YAML (failures -> known)")
+    add_gate_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=main)
 
@@ -88,6 +100,9 @@ def main(args: argparse.Namespace) -> int:
     for p in paths:
         if not Path(p).exists():
             raise UsageError(f"{p}: no such file or directory")
+    # read the baseline and known deviations first: a bad file fails before the run
+    base_rows = read_results(args.baseline) if args.baseline else None
+    entries = known_mod.load(Path(args.known)) if args.known else None
     say = (
         (lambda _m: None)
         if args.quiet
@@ -105,13 +120,36 @@ def main(args: argparse.Namespace) -> int:
     result = run(options, progress=say)
     for e in result.errors:
         print(e, file=sys.stderr)
+    known = None
+    if entries is not None:
+        known = known_mod.apply(result.rows, entries)
+    gate_result = None
+    if base_rows is not None:
+        gate_result = gate.compare(base_rows, result.rows, args.ulp_threshold)
+        gate_md = gate.markdown(gate_result, args.baseline, f"{args.report_dir} (this run)")
     print(report.console_summary(result.rows))
-    written = report.write(result.rows, Path(args.report_dir), args.format)
+    if known is not None:
+        print("\n".join(known.lines()))
+    written = report.write(
+        result.rows,
+        Path(args.report_dir),
+        args.format,
+        outputs=result.outputs,
+        env=environment.collect(),
+        known=known,
+        gate_md=gate_md if gate_result is not None else None,
+    )
+    if gate_result is not None:
+        (Path(args.report_dir) / "gate.md").write_text(gate_md, encoding="utf-8")
+        print()
+        print(gate_md)
     print(
         f"{len(result.rows)} rows in {result.seconds:.1f}s; wrote {', '.join(str(w) for w in written)}"
     )
     if result.errors:
         return EXIT_USAGE
+    if gate_result is not None:
+        return EXIT_FAIL if gate_result.failed else EXIT_OK
     if any(r.status in ("fail", "error") for r in result.rows):
         return EXIT_FAIL
     return EXIT_OK
