@@ -111,7 +111,9 @@ class Tolerance:
         allow = budget * D.ulp_of(ref, dt) + floor
         text = f"{budget:g} ulp"
         if n is not None and abs_sum is not None and sigmoid_prime is not None:
-            allow = allow + sigmoid_prime * self.affine_bound(n, abs_sum)
+            bound = self.affine_bound(n, abs_sum)
+            with np.errstate(invalid="ignore"):  # a saturated sigmoid (sigma' = 0) takes none of it
+                allow = allow + np.where(sigmoid_prime == 0, 0.0, sigmoid_prime * bound)
             text += " + sigma'*affine bound"
         return Allowance(allow, budget, text)
 

@@ -11,6 +11,7 @@ from .conftest import CASES, load_results
 
 Cli = Callable[..., tuple[int, str, str]]
 SEED = CASES / "semantics" / "torch-linear-2x1-seed0.yaml"
+LAYOUT = [str(CASES / "layout" / f"core-{form}-3x5.yaml") for form in ("weight", "kernel")]
 
 WRONG = """\
 id: wrong-expected
@@ -84,7 +85,7 @@ def test_bundled_cases_validate(cli: Cli) -> None:
 def test_plugin_adapter_and_layout_translation(cli: Cli, tmp_path: Path) -> None:
     code, _, _ = cli(
         "run",
-        str(CASES / "layout"),
+        *LAYOUT,
         "--adapter",
         "tests.plugins:TinyAdapter",
         "--framework",
@@ -103,7 +104,7 @@ def test_plugin_adapter_and_layout_translation(cli: Cli, tmp_path: Path) -> None
 def test_a_layout_bug_is_caught(cli: Cli, tmp_path: Path) -> None:
     code, _out, _ = cli(
         "run",
-        str(CASES / "layout"),
+        *LAYOUT,
         "--adapter",
         "tests.plugins:WrongLayoutAdapter",
         "--report-dir",
@@ -161,7 +162,7 @@ def test_all_four_frameworks_agree_on_the_seed_and_layout_cases(cli: Cli, tmp_pa
     code, out, err = cli(
         "run",
         str(SEED),
-        str(CASES / "layout"),
+        *LAYOUT,
         "--report-dir",
         str(tmp_path),
         "--quiet",
