@@ -89,10 +89,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="gate against this earlier results file or report dir: exit 1 only on "
         "regressions (see `conformance diff`); writes gate.md to the report dir",
     )
-    p.add_argument("--known", metavar="FILE", help="known-deviations YAML (failures -> known)")
+    p.add_argument(
+        "--known",
+        metavar="FILE",
+        help="known-deviations YAML (failures -> known); default for the bundled suite: "
+        "the bundled known-deviations.yaml",
+    )
+    p.add_argument("--no-known", action="store_true", help="apply no known-deviations file")
     add_gate_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=main)
+
+
+BUNDLED_KNOWN = BUNDLED_CASES.parent / "known-deviations.yaml"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -102,7 +111,10 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"{p}: no such file or directory")
     # read the baseline and known deviations first: a bad file fails before the run
     base_rows = read_results(args.baseline) if args.baseline else None
-    entries = known_mod.load(Path(args.known)) if args.known else None
+    known_file = args.known
+    if known_file is None and not args.paths and BUNDLED_KNOWN.exists():
+        known_file = str(BUNDLED_KNOWN)  # the bundled suite comes with its known deviations
+    entries = known_mod.load(Path(known_file)) if known_file and not args.no_known else None
     say = (
         (lambda _m: None)
         if args.quiet
