@@ -14,19 +14,7 @@ from ..errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
 from ..report import environment
 from ..runner import RunOptions, run
 from .diff import add_gate_options
-from .report import read_results
-
-
-def formats_arg(text: str) -> list[str]:
-    formats = [f.strip() for f in text.split(",") if f.strip()]
-    if "all" in formats:
-        return list(report.FORMATS)
-    bad = [f for f in formats if f not in report.FORMATS]
-    if bad:
-        raise argparse.ArgumentTypeError(
-            f"unknown format(s) {', '.join(bad)}; choose from {', '.join(report.FORMATS)}, all"
-        )
-    return formats
+from .report import formats_arg, read_results
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
