@@ -484,6 +484,7 @@ def _rows_in(
         r = _base_row(u, fw, pr.op, pr.path, pr.mode, pr.device)
         err = pr.errors[slot]
         y = pr.outputs[slot]
+        r.seconds = pr.seconds[slot] if slot < len(pr.seconds) else 0.0
         if isinstance(ref, str):
             r.status, r.message = "error", ref
         elif err is not None or y is None:

@@ -23,6 +23,7 @@ Beyond the paths, an adapter may implement (issue 3, docs/native.md):
 from __future__ import annotations
 
 import importlib.util
+import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -67,6 +68,7 @@ class PathResult:
     errors: list[str | None]
     mode: str = "eager"
     device: str = "cpu"
+    seconds: list[float] = field(default_factory=list)  # wall time per item (first call warms up)
 
 
 @dataclass
@@ -167,14 +169,17 @@ class Adapter(ABC):
         for name, (op, fn) in paths.items():
             outs: list[np.ndarray | None] = []
             errs: list[str | None] = []
+            secs: list[float] = []
             for item in batch.items:
+                start = time.perf_counter()
                 try:
                     outs.append(np.asarray(fn(item)))
                     errs.append(None)
                 except Exception as exc:  # a crashing path costs only its own rows
                     outs.append(None)
                     errs.append(_short_error(exc))
-            results.append(PathResult(name, op, outs, errs, batch.mode, batch.device))
+                secs.append(time.perf_counter() - start)
+            results.append(PathResult(name, op, outs, errs, batch.mode, batch.device, secs))
         return results
 
 
