@@ -1,6 +1,6 @@
 """Reproduce: generated/sigmoid-normal-64x64 [float32 sigmoid] on tensorflow 2.21.0 (keras 3.15.1)
 path: tf.math.sigmoid; mode: eager; device: cpu
-suite result: fail: 4 of 4096 elements outside tolerance vs reference; worst at [24, 35]: got 0.0017445770790800452, want 0.001744576497003436 (5 ulp, |err| 1.19e-07)
+suite result: known: known deviation (fail): TensorFlow's float32 sigmoid (Eigen's scalar_logistic_op kernel, used by tf.math.sigmoid and keras.activations.sigmoid in eager mode) is up to 5 ulp off for a few z in [-15, 0) and 6 ulp near z = -53 (benchmarks/sigmoid_ulp_sweep.py), against a 4-ulp budget that torch (2), JAX (2) and NumPy's textbook formula (3) meet. Under XLA (jit_compile) the same p
 case file: cases/generated/sigmoid-normal-64x64.yaml
 target: reference; tolerance used: 4 ulp
 Needs only tensorflow and NumPy. Exits 1 while the reported error still shows.
