@@ -7,7 +7,7 @@ from .cases import Case
 from .compare import measure
 from .errors import CaseError
 from .reference import reference
-from .tolerances import resolve
+from .tolerances import case_allowance, resolve
 
 
 def expected_errors(case: Case, dtypes: list[str] | None = None) -> list[CaseError]:
@@ -30,15 +30,9 @@ def expected_errors(case: Case, dtypes: list[str] | None = None) -> list[CaseErr
             lit = per.get(dtype) or per.get("*")
             if lit is None:
                 continue
-            values = ref.affine if op == "affine" else ref.sigmoid
-            assert values is not None
-            sprime = (
-                ref.sigmoid * (1 - ref.sigmoid)
-                if (op == "sigmoid" and case.kind == "dense")
-                else None
-            )
+            values = ref.of(op)
             n = case.in_features if case.kind == "dense" else None
-            allow = resolve(op, dtype, case.tolerance).allowance(values, n, ref.abs_sum, sprime)
+            allow = case_allowance(resolve(op, dtype, case.tolerance), op, ref, n)
             m = measure(lit.rounded(dt), values, dt, allow, lit.slack(dt))
             if not m.passed:
                 key = dtype if dtype in per else None

@@ -52,6 +52,13 @@ class Reference:
     affine_enclosure: Enclosure | None
     abs_sum: np.ndarray | None  # sum |x_i w_i| + |b| per output, for tolerances
 
+    def of(self, op: str) -> np.ndarray:
+        """The reference output of ``op`` ("affine" or "sigmoid")."""
+        values = self.affine if op == "affine" else self.sigmoid
+        if values is None:
+            raise ValueError(f"no {op} reference for a sigmoid-only case")
+        return values
+
 
 # --------------------------------------------------------------------------------------------
 # Error-free transformations

@@ -37,7 +37,7 @@ from .outputs import OutputStore
 from .reference import Reference, reference
 from .registry import available_specs, load_class, select
 from .results import Row
-from .tolerances import Allowance, Tolerance, resolve
+from .tolerances import Allowance, Tolerance, case_allowance, resolve
 from .worker import receive, send
 
 WORKER_TIMEOUT_S = 1800
@@ -558,14 +558,9 @@ def _judge(r: Row, u: Unit, ref: Reference, y: np.ndarray) -> None:
         r.status, r.message = "fail", f"output dtype {y.dtype}, expected {dt.name}"
         return
     y64 = y.astype(np.float64)
-    ref_vals = ref.affine if op == "affine" else ref.sigmoid
-    assert ref_vals is not None
+    ref_vals = ref.of(op)
     tol = _device_tolerance(resolve(op, u.dtype, case.tolerance), r)
-    n = case.in_features if case.kind == "dense" else None
-    sprime = None
-    if op == "sigmoid" and case.kind == "dense":
-        sprime = ref.sigmoid * (1.0 - ref.sigmoid)
-    allow = tol.allowance(ref_vals, n=n, abs_sum=ref.abs_sum, sigmoid_prime=sprime)
+    allow = case_allowance(tol, op, ref, case.in_features if case.kind == "dense" else None)
     r.tolerance = allow.text
     vs_ref = measure(y64, ref_vals, dt, allow)
     r.ref_max_abs_err, r.ref_max_ulp = vs_ref.max_abs_err, vs_ref.max_ulp

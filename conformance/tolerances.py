@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import dtypes as D
+from .reference import Reference
 
 SIGMOID_ULP_BUDGET: dict[str, float] = {"float64": 4, "float32": 4, "float16": 2, "bfloat16": 2}
 
@@ -125,3 +126,10 @@ def resolve(op: str, dtype: str, overrides: dict[str, dict[str, dict[str, float]
     if not spec:
         return Tolerance(op, dtype, "default")
     return Tolerance(op, dtype, "case", spec.get("ulp"), spec.get("rtol"), spec.get("atol"))
+
+
+def case_allowance(tol: Tolerance, op: str, ref: Reference, n_in: int | None) -> Allowance:
+    """The allowance of one case's ``op`` output: ``n_in`` is in_features for a dense case
+    (None for sigmoid-only), whose sigmoid also takes the propagated affine bound."""
+    sprime = ref.sigmoid * (1.0 - ref.sigmoid) if (op == "sigmoid" and n_in is not None) else None
+    return tol.allowance(ref.of(op), n=n_in, abs_sum=ref.abs_sum, sigmoid_prime=sprime)
