@@ -33,8 +33,12 @@ def _cpu() -> str:
     return platform.processor() or platform.machine()
 
 
+SUITE_PATHS = ("conformance", "cases", "known-deviations.yaml", "pyproject.toml")
+
+
 def suite_revision(root: Path = SUITE_ROOT) -> str:
-    """``git describe``-style revision of the suite (``+dirty`` when the tree has changes)."""
+    """``git describe``-style revision of the suite (``+dirty`` when its code, cases or known
+    deviations have uncommitted changes)."""
     try:
         rev = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
@@ -44,7 +48,8 @@ def suite_revision(root: Path = SUITE_ROOT) -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            # what defines the suite: a regenerated reports/ folder does not make it dirty
+            ["git", "-C", str(root), "status", "--porcelain", "--", *SUITE_PATHS],
             capture_output=True,
             text=True,
             timeout=10,
