@@ -186,3 +186,15 @@ def test_all_four_frameworks_agree_on_the_seed_and_layout_cases(cli: Cli, tmp_pa
     layout = [r for r in rows if r["case"].startswith("layout/")]
     assert layout and all(r["status"] == "pass" for r in layout)
     assert {r["framework"] for r in layout} == {"numpy", "torch", "tensorflow", "jax"}
+
+
+def test_bundled_runs_apply_the_bundled_known_deviations() -> None:
+    from conformance.cli import build_parser
+    from conformance.commands.run import BUNDLED_KNOWN, known_file_for
+
+    parse = build_parser().parse_args
+    assert known_file_for(parse(["run"])) == str(BUNDLED_KNOWN)
+    assert known_file_for(parse(["run", "--no-known"])) is None
+    assert known_file_for(parse(["run", str(SEED)])) is None  # own paths: no implicit file
+    assert known_file_for(parse(["run", str(SEED), "--known", "k.yaml"])) == "k.yaml"
+    assert BUNDLED_KNOWN.exists()

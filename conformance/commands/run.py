@@ -92,6 +92,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 BUNDLED_KNOWN = BUNDLED_CASES.parent / "known-deviations.yaml"
 
 
+def known_file_for(args: argparse.Namespace) -> str | None:
+    """``--known FILE``; else, for a run of the bundled suite, its known-deviations.yaml."""
+    if args.no_known:
+        return None
+    if args.known is None and not args.paths and BUNDLED_KNOWN.exists():
+        return str(BUNDLED_KNOWN)
+    return str(args.known) if args.known else None
+
+
 def main(args: argparse.Namespace) -> int:
     paths = args.paths or [str(BUNDLED_CASES)]
     for p in paths:
@@ -99,10 +108,8 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"{p}: no such file or directory")
     # read the baseline and known deviations first: a bad file fails before the run
     base_rows = read_results(args.baseline) if args.baseline else None
-    known_file = args.known
-    if known_file is None and not args.paths and BUNDLED_KNOWN.exists():
-        known_file = str(BUNDLED_KNOWN)  # the bundled suite comes with its known deviations
-    entries = known_mod.load(Path(known_file)) if known_file and not args.no_known else None
+    known_file = known_file_for(args)
+    entries = known_mod.load(Path(known_file)) if known_file else None
     say = (
         (lambda _m: None)
         if args.quiet
