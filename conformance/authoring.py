@@ -188,11 +188,8 @@ class FillResult:
 
 def reference_outputs(case: Case, dtype: str) -> dict[str, np.ndarray]:
     arr = case.arrays(dtype)
-    if case.kind == "dense":
-        ref = reference(dtype, x=arr.x, weight=arr.weight, bias=arr.bias)
-        assert ref.affine is not None
-        return {"affine": ref.affine, "sigmoid": ref.sigmoid}
-    return {"sigmoid": reference(dtype, z=arr.z).sigmoid}
+    ref = reference(dtype, x=arr.x, weight=arr.weight, bias=arr.bias, z=arr.z)
+    return {op: ref.of(op) for op in case.ops}
 
 
 def _disagreement(lit: Literal, ref: np.ndarray, dt: D.DType) -> tuple[int, float, int] | None:

@@ -22,10 +22,7 @@ def expected_errors(case: Case, dtypes: list[str] | None = None) -> list[CaseErr
             continue
         dt = D.get(dtype)
         arr = case.arrays(dtype)
-        if case.kind == "dense":
-            ref = reference(dtype, x=arr.x, weight=arr.weight, bias=arr.bias)
-        else:
-            ref = reference(dtype, z=arr.z)
+        ref = reference(dtype, x=arr.x, weight=arr.weight, bias=arr.bias, z=arr.z)
         for op, per in case.expected.items():
             lit = per.get(dtype) or per.get("*")
             if lit is None:

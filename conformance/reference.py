@@ -368,7 +368,8 @@ def reference(
     bias: np.ndarray | None = None,
     z: np.ndarray | None = None,
 ) -> Reference:
-    """Reference outputs for one case in one dtype; inputs are float64 arrays of dtype values."""
+    """Reference outputs for one case in one dtype: sigmoid-only when ``z`` is given, else the
+    dense layer of ``x``, ``weight``, ``bias``. Inputs are float64 arrays of dtype values."""
     dt = D.get(dtype)
     if z is not None:
         enc = Enclosure(np.asarray(z, np.float64), np.zeros(np.shape(z)), np.zeros(np.shape(z)))

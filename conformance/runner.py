@@ -304,9 +304,7 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> R
         for case, dtype in _wanted(cases, options.dtypes):
             if case.init is None:
                 arr = case.arrays(dtype)
-                early[(case.id, dtype)] = _reference(
-                    case.kind, dtype, arr.x, arr.weight, arr.bias, arr.z
-                )
+                early[(case.id, dtype)] = _reference(dtype, arr.x, arr.weight, arr.bias, arr.z)
 
     ref_thread = threading.Thread(target=precompute, daemon=True)
     ref_thread.start()
@@ -391,7 +389,7 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> R
         elif (u.case.id, u.dtype) in early:
             refs[i] = early[(u.case.id, u.dtype)]
         else:  # params.init: the parameters exist only now
-            refs[i] = _reference(u.case.kind, u.dtype, u.x, u.weight, u.bias, u.z)
+            refs[i] = _reference(u.dtype, u.x, u.weight, u.bias, u.z)
     say(f"references done in {time.perf_counter() - start:.1f}s")
 
     for w in workers:
@@ -411,7 +409,6 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> R
 
 
 def _reference(
-    kind: str,
     dtype: str,
     x: np.ndarray | None,
     weight: np.ndarray | None,
@@ -420,9 +417,7 @@ def _reference(
 ) -> Reference | str:
     """The exact reference of one case in one dtype, or why it failed (costs that unit only)."""
     try:
-        if kind == "dense":
-            return reference(dtype, x=x, weight=weight, bias=bias)
-        return reference(dtype, z=z)
+        return reference(dtype, x=x, weight=weight, bias=bias, z=z)
     except Exception as exc:
         return f"reference failed: {type(exc).__name__}: {exc}"
 

@@ -174,12 +174,8 @@ def _target(r: Row, case: Case) -> tuple[list[str], str]:
         size = int(np.prod(case.output_shape)) if case.output_shape else 1
         if size > TARGET_LIMIT:
             return [], "reference"
-        if case.kind == "dense":
-            ref = reference(r.dtype, x=arr.x, weight=arr.weight, bias=arr.bias)
-            want = ref.affine if r.op == "affine" else ref.sigmoid
-        else:
-            ref = reference(r.dtype, z=arr.z)
-            want = ref.sigmoid
+        ref = reference(r.dtype, x=arr.x, weight=arr.weight, bias=arr.bias, z=arr.z)
+        want = ref.of(r.op)
         what = f"the exact result correctly rounded to {r.dtype}"
     assert want is not None
     if want.size > TARGET_LIMIT:
