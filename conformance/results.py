@@ -44,6 +44,10 @@ class Row:
     worst_target: float | None = None
     seconds: float = 0.0
     settings: dict[str, str] = field(default_factory=dict)
+    #: largest element error divided by its allowance (1.0 = exactly at the tolerance)
+    budget_used: float | None = None
+    #: elements that are a zero of the wrong sign (+0 where the reference is -0, or -0 for +0)
+    wrong_sign_zeros: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {k: _enc(v) for k, v in asdict(self).items()}
@@ -63,6 +67,7 @@ FLOAT_FIELDS = {
     "ref_max_ulp",
     "worst_value",
     "worst_target",
+    "budget_used",
 }
 COLUMNS = [f.name for f in fields(Row)]
 
@@ -80,7 +85,7 @@ def _dec(key: str, v: Any) -> Any:
         return None
     if key == "settings" and isinstance(v, str):
         return json.loads(v) if v else {}
-    if key == "n":
+    if key in ("n", "wrong_sign_zeros"):
         return int(v or 0)
     if key == "seconds":
         return float(v or 0.0)
