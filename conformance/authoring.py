@@ -6,7 +6,7 @@ the plain shortest round-trip repr is not always right for an expected value: ``
 the float64 nearest 0.1, but it is also read as "0.1 ± 0.05". :func:`dtype_text` writes the
 shortest decimal whose whole ±half-unit interval rounds to the one dtype value (usually the
 shortest repr or one digit more), or the exact decimal when that is shorter; every string is
-checked by parsing it back through :func:`conformance.cases.parse_literal`.
+checked by parsing it back through :func:`conformance.literals.parse_literal`.
 
 :func:`fill_file` edits a case file in place with ruamel.yaml's round-trip mode: comments, key
 order, flow/block style and the original text of every number are kept; only ``expected``
@@ -29,9 +29,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.representer import RoundTripRepresenter
 
 from . import dtypes as D
-from .cases import Case, Literal, load_case, parse_literal
+from .cases import Case
 from .checks import expected_errors
 from .errors import CaseError
+from .literals import Literal, parse_literal
+from .loader import load_case
 from .reference import reference
 from .yamlio import Num, _Constructor
 

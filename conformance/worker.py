@@ -1,4 +1,8 @@
-"""Worker process: runs one adapter over the batches it is sent, isolated from the others.
+"""Worker processes: both halves of the protocol between the runner and one framework.
+
+The child (``python -m conformance.worker``, :func:`main`) runs one adapter over the batches it
+is sent, isolated from the other frameworks; the parent side (:class:`WorkerProcess`) starts it,
+reads its answers in a thread and collects them in a :class:`FrameworkRun`.
 
 Protocol (length-prefixed pickles both ways, see :func:`send`/:func:`receive`):
 
@@ -19,12 +23,18 @@ from __future__ import annotations
 import os
 import pickle
 import struct
+import subprocess
 import sys
+import tempfile
+import threading
+import time
 import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from .adapters._env import host_settings
-from .adapters.base import InitResult, SkipBatch
+from .adapters.base import Batch, InitRequest, InitResult, PathResult, SkipBatch
 
 
 def send(out: BinaryIO, msg: Any) -> None:
@@ -96,6 +106,141 @@ def main() -> int:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:300] if text else ''}"
+
+
+# --------------------------------------------------------------------------------------------
+# Parent side: one worker process per framework, and the thread that reads its answers.
+
+WORKER_TIMEOUT_S = 1800
+
+
+@dataclass
+class FrameworkRun:
+    name: str
+    version: str = ""
+    settings: dict[str, str] = field(default_factory=dict)
+    results: dict[int, list[PathResult]] = field(default_factory=dict)
+    batch_errors: dict[int, str] = field(default_factory=dict)
+    batch_skips: dict[int, str] = field(default_factory=dict)
+    fatal: str = ""
+    skip: str = ""
+    seconds: float = 0.0
+    modes: tuple[str, ...] = ("eager",)
+    devices: tuple[str, ...] = ("cpu",)
+    inits: dict[tuple[str, str], InitResult] = field(default_factory=dict)
+
+
+class WorkerProcess:
+    """One framework's worker process and the thread that reads its answers.
+
+    Two phases (see ``conformance.worker``): :meth:`start` sends the run options and the init
+    requests; :meth:`wait_inits` returns once the draws are in; :meth:`send_batches` sends the
+    batches; :meth:`join` waits for the end.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        spec: str,
+        timeout: float,
+        options: dict[str, str] | None = None,
+        inits: list[InitRequest] | None = None,
+        modes: tuple[str, ...] = ("eager",),
+        devices: tuple[str, ...] = ("cpu",),
+    ) -> None:
+        self.run = FrameworkRun(name, modes=modes, devices=devices)
+        self.spec = spec
+        self.timeout = timeout
+        self.options = options or {}
+        self.inits = inits or []
+        self.inits_ready = threading.Event()
+        self.thread = threading.Thread(target=self._read_all, daemon=True)
+        self._start = 0.0
+        self._done = False
+
+    def start(self) -> None:
+        self._start = time.perf_counter()
+        env = dict(os.environ)
+        pkg_root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = pkg_root + os.pathsep + env.get("PYTHONPATH", "")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        self.err = tempfile.TemporaryFile()  # noqa: SIM115 - closed in join()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "conformance.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.err,
+            env=env,
+        )
+        self.timer = threading.Timer(self.timeout, self.proc.kill)
+        self.timer.start()
+        self._write({"adapter": self.spec, "options": self.options, "inits": self.inits})
+        self.thread.start()
+
+    def _write(self, msg: Any, close: bool = False) -> None:
+        assert self.proc.stdin is not None
+        try:
+            send(self.proc.stdin, msg)  # type: ignore[arg-type]
+            if close:
+                self.proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass  # the worker died; join() reports why
+
+    def wait_inits(self) -> dict[tuple[str, str], InitResult]:
+        self.inits_ready.wait()
+        return self.run.inits
+
+    def send_batches(self, batches: list[tuple[int, Batch]]) -> None:
+        self._write({"batches": batches}, close=True)
+
+    def join(self) -> FrameworkRun:
+        self.thread.join()
+        try:
+            code = self.proc.wait()
+        finally:
+            self.timer.cancel()
+        if code != 0 or not self._done:
+            self.err.seek(0)
+            tail = self.err.read().decode("utf-8", "replace").strip().splitlines()[-3:]
+            why = "timed out" if code in (-9, 137) else f"exited with code {code}"
+            self.run.fatal = self.run.fatal or f"worker {why}: {' | '.join(tail)[-400:]}"
+        self.err.close()
+        self.run.seconds = time.perf_counter() - self._start
+        return self.run
+
+    def _read_all(self) -> None:
+        assert self.proc.stdout is not None
+        try:
+            self._read(self.proc.stdout)
+        finally:
+            self.inits_ready.set()  # never leave the runner waiting on a dead worker
+
+    def _read(self, stream: Any) -> None:
+        while True:
+            try:
+                msg = receive(stream)
+            except (EOFError, pickle.UnpicklingError, OSError):
+                return
+            kind = msg[0]
+            if kind == "hello":
+                self.run.version, self.run.settings = msg[1], msg[2]
+            elif kind == "init":
+                self.run.inits[msg[1].key] = msg[1]
+            elif kind == "inits_done":
+                self.inits_ready.set()
+            elif kind == "settings":  # measured later (compiled-mode denormals)
+                self.run.settings.update(msg[1])
+            elif kind == "batch":
+                self.run.results[msg[1]] = msg[2]
+            elif kind == "batch_error":
+                self.run.batch_errors[msg[1]] = msg[2]
+            elif kind == "batch_skip":
+                self.run.batch_skips[msg[1]] = msg[2]
+            elif kind == "fatal":
+                self.run.fatal = msg[1]
+            elif kind == "done":
+                self._done = True
+                return
 
 
 if __name__ == "__main__":

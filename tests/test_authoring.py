@@ -14,8 +14,9 @@ import pytest
 
 from conformance import dtypes as D
 from conformance.authoring import _num, dtype_text
-from conformance.cases import load_cases, parse_literal
 from conformance.commands.schema import SCHEMA_FILE, schema_text
+from conformance.literals import parse_literal
+from conformance.loader import load_cases
 from conformance.schema import CASE_SCHEMA
 
 Cli = Callable[..., tuple[int, str, str]]

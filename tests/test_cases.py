@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from conformance import dtypes as D
-from conformance.cases import MAX_MACS, load_cases
+from conformance.cases import MAX_MACS
+from conformance.loader import load_cases
 
 GOOD = """\
 id: good

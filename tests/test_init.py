@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from conformance.adapters.torch_adapter import TorchAdapter
-from conformance.cases import load_cases
 from conformance.errors import CaseError
+from conformance.loader import load_cases
 from conformance.runner import RunOptions, run
 
 ROOT = Path(__file__).resolve().parent.parent

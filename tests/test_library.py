@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cases import BUNDLED_CASES, discover, load_cases
+from conformance.cases import BUNDLED_CASES
+from conformance.loader import discover, load_cases
 
 Cli = Callable[..., tuple[int, str, str]]
 

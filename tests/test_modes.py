@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance.cases import load_cases
+from conformance.judge import device_tolerance
+from conformance.loader import load_cases
+from conformance.planning import expand, plan
 from conformance.results import Row
-from conformance.runner import RunOptions, _device_tolerance, expand, plan, run
+from conformance.runner import RunOptions, run
 from conformance.tolerances import resolve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,16 +48,16 @@ def test_cuda_tf32_default_widens_the_float32_affine_tolerance() -> None:
     tol = resolve("affine", "float32", {})
     abs_sum = np.array([1.0])
     base = tol.allowance(np.array([1.0]), n=4, abs_sum=abs_sum)
-    assert _device_tolerance(tol, _row("cpu", {"cuda_float32_matmul": "tf32"})) is tol
-    assert _device_tolerance(tol, _row("cuda", {"cuda_float32_matmul": "ieee"})) is tol
-    wide = _device_tolerance(tol, _row("cuda", {"cuda_float32_matmul": "tf32"}))
+    assert device_tolerance(tol, _row("cpu", {"cuda_float32_matmul": "tf32"})) is tol
+    assert device_tolerance(tol, _row("cuda", {"cuda_float32_matmul": "ieee"})) is tol
+    wide = device_tolerance(tol, _row("cuda", {"cuda_float32_matmul": "tf32"}))
     allow = wide.allowance(np.array([1.0]), n=4, abs_sum=abs_sum)
     assert allow.abs_allow is not None and base.abs_allow is not None
     assert allow.abs_allow[0] > base.abs_allow[0] + 2 * 2.0**-11 * 0.99
     assert "tf32" in allow.text
     # A case's own tolerance is never widened.
     own = resolve("affine", "float32", {"affine": {"*": {"ulp": 0}}})
-    assert _device_tolerance(own, _row("cuda", {"cuda_float32_matmul": "tf32"})) is own
+    assert device_tolerance(own, _row("cuda", {"cuda_float32_matmul": "tf32"})) is own
 
 
 @pytest.mark.slow

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from ..authoring import MAX_FILL_VALUES, fill_file
-from ..cases import discover, display_path
 from ..errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, CaseError, UsageError
+from ..loader import discover, display_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -7,8 +7,9 @@ import sys
 
 from tabulate import tabulate
 
-from ..cases import BUNDLED_CASES, Case, load_cases
+from ..cases import BUNDLED_CASES, Case
 from ..errors import EXIT_OK, EXIT_USAGE
+from ..loader import load_cases
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

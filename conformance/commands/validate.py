@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cases import BUNDLED_CASES, load_cases
+from ..cases import BUNDLED_CASES
 from ..checks import expected_errors, tolerance_errors
 from ..errors import EXIT_OK, EXIT_USAGE
+from ..loader import load_cases
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

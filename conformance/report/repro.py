@@ -20,7 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import dtypes as D
-from ..cases import Case, Generated, Literal, Source, load_cases
+from ..cases import Case, Source
+from ..distributions import Generated
+from ..literals import Literal
+from ..loader import load_cases
 from ..reference import reference
 from ..results import Row
 

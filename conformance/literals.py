@@ -1,0 +1,115 @@
+"""Explicit numbers in case files: each value rounded once, straight from its decimal text.
+
+A literal keeps, per value, the nearest float64 (``hi``), the sign of what float64 could not
+hold (``lo``) and half a unit in the last written digit (``half_unit``), so it can be rounded
+to every dtype without double rounding and read as printed output where it is not exact.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from . import dtypes as D
+from .yamlio import Num
+
+
+@dataclass(frozen=True)
+class Literal:
+    """Explicit values: ``hi`` = nearest float64, ``lo`` = sign of the rest, ``half_unit`` =
+    half a unit in the last written digit (0 for exact forms such as hex floats)."""
+
+    hi: np.ndarray
+    lo: np.ndarray
+    half_unit: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.hi.shape)
+
+    def rounded(self, dt: D.DType) -> np.ndarray:
+        """The values rounded once, straight from the literal, to ``dt`` (as float64)."""
+        return D.round_pair(self.hi, self.lo, dt)
+
+    def slack(self, dt: D.DType) -> np.ndarray:
+        """0 where the literal is exactly a ``dt`` value, else half a unit of its last digit."""
+        exact = (self.lo == 0) & ((self.rounded(dt) == self.hi) | np.isnan(self.hi))
+        return np.where(exact, 0.0, self.half_unit)
+
+
+def _parse_scalar(value: Any) -> tuple[float, float, float]:
+    """(hi, lo-sign, half-unit) for one scalar; raises ValueError with a short reason."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, Num):
+        text = value.text.replace("_", "").strip()
+        low = text.lower().lstrip("+-")
+        if low in (".nan", ".inf", "nan", "inf"):
+            return float(value), 0.0, 0.0
+        return _decimal(text)
+    if isinstance(value, float):  # .nan / .inf come as plain floats
+        if math.isfinite(value):
+            return _decimal(repr(value))
+        return value, 0.0, 0.0
+    if isinstance(value, int):
+        return _decimal(str(int(value)))
+    if isinstance(value, str):
+        text = value.strip().replace("_", "")
+        low = text.lower().lstrip("+-")
+        if low.startswith("0x"):
+            try:
+                return float.fromhex(text), 0.0, 0.0
+            except (ValueError, OverflowError):
+                raise ValueError(f"not a hex float: {value!r}") from None
+        if low in ("nan", "inf", "infinity"):
+            return float(text), 0.0, 0.0
+        return _decimal(text)
+    raise ValueError(f"expected a number, got {type(value).__name__}")
+
+
+def _decimal(text: str) -> tuple[float, float, float]:
+    try:
+        dec = Decimal(text)
+        exact = Fraction(text)
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"not a number: {text!r}") from None
+    try:
+        hi = float(text)
+    except OverflowError:
+        hi = math.copysign(math.inf, float(dec))
+    rem = exact - Fraction(hi) if math.isfinite(hi) else Fraction(0)
+    lo = 0.0 if rem == 0 else math.copysign(1.0, rem)
+    exp = dec.as_tuple().exponent
+    half_unit = 0.5 * 10.0 ** int(exp) if isinstance(exp, int) else 0.0
+    return hi, lo, half_unit
+
+
+def parse_literal(node: Any) -> Literal:
+    """Nested list (or scalar) -> :class:`Literal`; ValueError names the bad index."""
+    flat: list[tuple[float, float, float]] = []
+
+    def shape_of(n: Any, index: tuple[int, ...]) -> tuple[int, ...]:
+        if isinstance(n, list):
+            shapes = [shape_of(item, (*index, i)) for i, item in enumerate(n)]
+            if any(s != shapes[0] for s in shapes[1:]):
+                raise ValueError(f"ragged nested list at {_fmt_index(index)}")
+            return (len(n), *(shapes[0] if shapes else ()))
+        try:
+            flat.append(_parse_scalar(n))
+        except ValueError as exc:
+            raise ValueError(f"{_fmt_index(index)}: {exc}") from None
+        return ()
+
+    shape = shape_of(node, ())
+    arr = np.array(flat, dtype=np.float64).reshape((*shape, 3)) if flat else np.zeros((*shape, 3))
+    return Literal(arr[..., 0].copy(), arr[..., 1].copy(), arr[..., 2].copy())
+
+
+def _fmt_index(index: Sequence[int]) -> str:
+    return "".join(f"[{i}]" for i in index) or "value"

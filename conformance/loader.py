@@ -1,0 +1,419 @@
+"""Discovering, loading and validating case files.
+
+A case is checked in two steps: the JSON Schema (``conformance.schema``) for structure, then the
+checks a schema cannot express (array shapes against each other and against ``shapes:``, size
+limits, parseable literals). Every problem becomes a :class:`CaseError` pointing at
+``FILE:LINE: field``; a broken file never stops the other files from loading.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from .cases import (
+    INIT_LAYOUT,
+    MAX_ARRAY_ELEMENTS,
+    MAX_MACS,
+    PARAM_PINS,
+    Case,
+    Source,
+)
+from .distributions import Generated
+from .errors import CaseError
+from .literals import Literal, parse_literal
+from .schema import CASE_SCHEMA
+from .yamlio import line_of
+from .yamlio import load as load_yaml
+
+_VALIDATOR = Draft202012Validator(CASE_SCHEMA)
+
+
+def discover(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
+    """Case files under ``paths`` as (file, root); ids are paths relative to the root.
+
+    The root is the nearest enclosing folder named ``cases`` (so an id does not depend on
+    whether a case was run alone, by folder or with the whole suite), else the folder given
+    (or the file's folder)."""
+    found: list[tuple[Path, Path]] = []
+    for p in paths:
+        path = Path(p)
+        start = path.resolve() if path.is_dir() else path.resolve().parent
+        fallback = path if path.is_dir() else path.parent
+        root = next((a for a in (start, *start.parents) if a.name == "cases"), fallback)
+        if path.is_dir():
+            for f in sorted(path.rglob("*.yaml")) + sorted(path.rglob("*.yml")):
+                found.append((f, root))
+        else:
+            found.append((path, root))
+    return found
+
+
+def default_id(file: Path, root: Path) -> str:
+    try:
+        rel = file.resolve().relative_to(root.resolve())
+    except ValueError:
+        rel = Path(file.name)
+    return rel.with_suffix("").as_posix()
+
+
+def display_path(file: Path) -> str:
+    try:
+        return file.resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(file)
+
+
+def load_cases(paths: Iterable[str | Path]) -> tuple[list[Case], list[CaseError]]:
+    """Load every case under ``paths``; bad files become errors and do not stop the rest."""
+    cases: list[Case] = []
+    errors: list[CaseError] = []
+    seen: dict[str, str] = {}
+    for file, root in discover(paths):
+        disp = display_path(file)
+        if not file.exists():
+            errors.append(CaseError(disp, None, "", "no such file"))
+            continue
+        try:
+            case = load_case(file, root, disp)
+        except CaseError as exc:
+            errors.append(exc)
+            continue
+        if case.id in seen:
+            errors.append(
+                CaseError(
+                    disp,
+                    case.line("id") or 1,
+                    "id",
+                    f"duplicate id {case.id!r} (also in {seen[case.id]})",
+                )
+            )
+            continue
+        seen[case.id] = disp
+        cases.append(case)
+    return cases, errors
+
+
+def _path_str(path: Sequence[Any]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def load_case(file: Path, root: Path, disp: str | None = None) -> Case:
+    disp = disp or display_path(file)
+    doc = load_yaml(file, disp)
+    if doc is None:
+        raise CaseError(disp, 1, "", "empty case file")
+    if not isinstance(doc, dict):
+        raise CaseError(
+            disp, 1, "", "a case file must be a mapping of keys (id, inputs, params, ...)"
+        )
+    err = best_match(_VALIDATOR.iter_errors(doc))
+    if err is not None:
+        path = tuple(err.absolute_path)
+        raise CaseError(
+            disp, line_of(doc, path, 1), _path_str(path) or "(top level)", _schema_message(err)
+        )
+    return _build(doc, file, root, disp)
+
+
+def _schema_message(err: Any) -> str:
+    msg = str(err.message)
+    if err.validator == "additionalProperties":
+        return msg.replace("Additional properties are not allowed", "unknown key")
+    if err.validator in ("anyOf", "oneOf"):
+        return "expected a number, a nested list of numbers, or {distribution: ...}"
+    return msg
+
+
+class _Ctx:
+    def __init__(self, doc: Any, disp: str) -> None:
+        self.doc = doc
+        self.disp = disp
+
+    def err(self, path: tuple[Any, ...], message: str) -> CaseError:
+        return CaseError(self.disp, line_of(self.doc, path, 1), _path_str(path), message)
+
+    def source(self, path: tuple[Any, ...]) -> Source:
+        node = self.doc
+        for k in path:
+            node = node[k]
+        if isinstance(node, dict):
+            params = {k: float(v) for k, v in node.items() if k != "distribution"}
+            return Generated(str(node["distribution"]), params)
+        try:
+            return parse_literal(node)
+        except ValueError as exc:
+            raise self.err(path, str(exc)) from None
+
+
+def _build(doc: Any, file: Path, root: Path, disp: str) -> Case:
+    ctx = _Ctx(doc, disp)
+    inputs = doc["inputs"]
+    params = doc.get("params") or {}
+    shapes = doc.get("shapes") or {}
+    kind = "dense" if "x" in inputs else "sigmoid"
+    in_key = "x" if kind == "dense" else "z"
+    inp = ctx.source(("inputs", in_key))
+
+    layout = ""
+    param: Source | None = None
+    bias: Source | None = None
+    init = params.get("init")
+    init_bias = True
+    pin_param: Source | None = None
+    pin_layout, pin_bias = "", None
+    if kind == "sigmoid":
+        if params:
+            raise ctx.err(("params",), "a sigmoid-only case (inputs.z) takes no params")
+    elif init is not None:
+        for key in ("weight", "kernel"):
+            if key in params:
+                raise ctx.err(
+                    ("params", key),
+                    f"params.init draws the parameters; pin them under expected.{key} instead",
+                )
+        if params.get("bias") is not None:
+            raise ctx.err(
+                ("params", "bias"),
+                "params.init draws the bias too; write bias: null for a layer without bias",
+            )
+        init_bias = "bias" not in params
+        layout = INIT_LAYOUT[init]
+        pin_layout, pin_param, pin_bias = _pin_shapes(ctx, doc.get("expected") or {}, init_bias)
+    else:
+        has_w, has_k = "weight" in params, "kernel" in params
+        if has_w == has_k:
+            raise ctx.err(("params",), "give exactly one of weight (out, in) or kernel (in, out)")
+        layout = "weight" if has_w else "kernel"
+        param = ctx.source(("params", layout))
+        if params.get("bias") is not None:
+            bias = ctx.source(("params", "bias"))
+
+    if init is not None:
+        batch, n_in, n_out = _shapes(
+            ctx, kind, shapes, inp, pin_layout or layout, pin_param, pin_bias, where="expected"
+        )
+    else:
+        batch, n_in, n_out = _shapes(ctx, kind, shapes, inp, layout, param, bias)
+    _check_sizes(ctx, kind, batch, n_in, n_out)
+    case_id = str(doc.get("id") or default_id(file, root))
+    expected = _expected(ctx, doc.get("expected") or {}, kind, batch, n_out, init)
+    pins = _pins(ctx, doc.get("expected") or {}, n_in, n_out) if init is not None else {}
+    tolerance = _tolerance(doc.get("tolerance") or {})
+    lines = {k: line_of(doc, (k,), 1) or 1 for k in doc}
+    return Case(
+        id=case_id,
+        file=disp,
+        description=str(doc.get("description", "")),
+        tags=tuple(str(t) for t in doc.get("tags") or ()),
+        dtypes=tuple(str(d) for d in doc.get("dtypes") or ("float32",)),
+        seed=int(doc.get("seed", 0)),
+        kind=kind,
+        batch=batch,
+        in_features=n_in,
+        out_features=n_out,
+        input=inp,
+        layout=layout,
+        param=param,
+        bias=bias,
+        init=init,
+        expected=expected,
+        tolerance=tolerance,
+        lines=lines,
+        init_bias=init_bias,
+        pins=pins,
+    )
+
+
+def _pin_literals(ctx: _Ctx, node: Any, name: str) -> list[tuple[str, tuple[Any, ...], Literal]]:
+    """(dtype or "*", path, values) for each entry of ``expected.<name>``."""
+    spec = node[name]
+    items = spec.items() if isinstance(spec, dict) else [("*", spec)]
+    out = []
+    for dtype, _values in items:
+        path = ("expected", name) if dtype == "*" else ("expected", name, dtype)
+        lit = ctx.source(path)
+        if not isinstance(lit, Literal):
+            raise ctx.err(path, "pinned parameters must be explicit values")
+        out.append((str(dtype), path, lit))
+    return out
+
+
+def _pin_shapes(
+    ctx: _Ctx, node: Any, init_bias: bool
+) -> tuple[str, Literal | None, Literal | None]:
+    """The first pinned weight/kernel and bias, so their shapes can claim in/out features."""
+    if "weight" in node and "kernel" in node:
+        raise ctx.err(("expected", "kernel"), "pin the parameter once: weight (out, in) or kernel")
+    if "bias" in node and not init_bias:
+        raise ctx.err(("expected", "bias"), "params.bias is null: this layer has no bias to pin")
+    layout, param, bias = "", None, None
+    for name in PARAM_PINS:
+        if name in node:
+            lits = _pin_literals(ctx, node, name)
+            first = lits[0][2] if lits else None
+            if name == "bias":
+                bias = first
+            else:
+                layout, param = name, first
+    return layout, param, bias
+
+
+def _pins(ctx: _Ctx, node: Any, n_in: int, n_out: int) -> dict[str, dict[str, Literal]]:
+    shapes = {"weight": (n_out, n_in), "kernel": (n_in, n_out), "bias": (n_out,)}
+    out: dict[str, dict[str, Literal]] = {}
+    for name in PARAM_PINS:
+        if name not in node:
+            continue
+        per: dict[str, Literal] = {}
+        for dtype, path, lit in _pin_literals(ctx, node, name):
+            if lit.shape != shapes[name]:
+                raise ctx.err(
+                    path, f"shape {_show(lit.shape)} is not the {name} shape {_show(shapes[name])}"
+                )
+            per[dtype] = lit
+        out[name] = per
+    return out
+
+
+def _shapes(
+    ctx: _Ctx,
+    kind: str,
+    shapes: Any,
+    inp: Source,
+    layout: str,
+    param: Source | None,
+    bias: Source | None,
+    where: str = "params",
+) -> tuple[tuple[int, ...], int, int]:
+    """Resolve batch/in/out from ``shapes:`` and explicit arrays, checking they agree
+    (``where``: "params", or "expected" for an init case's pinned parameters)."""
+    known: dict[str, tuple[int | tuple[int, ...], tuple[Any, ...]]] = {}
+
+    def claim(name: str, value: int | tuple[int, ...], where: tuple[Any, ...]) -> None:
+        if name in known and known[name][0] != value:
+            prev, prev_where = known[name]
+            raise ctx.err(
+                where,
+                f"{name} is {_show(value)} here but {_show(prev)} from {_path_str(prev_where)}",
+            )
+        known.setdefault(name, (value, where))
+
+    if "batch" in shapes:
+        claim("batch", tuple(int(b) for b in shapes["batch"]), ("shapes", "batch"))
+    for key in ("in_features", "out_features"):
+        if key in shapes:
+            claim(key, int(shapes[key]), ("shapes", key))
+    in_key = "x" if kind == "dense" else "z"
+    if isinstance(inp, Literal):
+        s = inp.shape
+        if kind == "dense":
+            if len(s) < 1:
+                raise ctx.err(("inputs", "x"), "x needs at least one dimension (in_features)")
+            claim("batch", s[:-1], ("inputs", "x"))
+            claim("in_features", s[-1], ("inputs", "x"))
+        else:
+            claim("batch", s, ("inputs", "z"))
+    if kind == "dense" and isinstance(param, Literal):
+        s = param.shape
+        if len(s) != 2:
+            raise ctx.err((where, layout), f"{layout} must be 2-D, got shape {_show(s)}")
+        out_, in_ = (s[0], s[1]) if layout == "weight" else (s[1], s[0])
+        claim("in_features", in_, (where, layout))
+        claim("out_features", out_, (where, layout))
+    if kind == "dense" and isinstance(bias, Literal):
+        if len(bias.shape) != 1:
+            raise ctx.err(
+                (where, "bias"), f"bias must be 1-D (out_features,), got {_show(bias.shape)}"
+            )
+        claim("out_features", bias.shape[0], (where, "bias"))
+    if "batch" not in known:
+        raise ctx.err(("inputs", in_key), "shapes.batch is needed to generate this array")
+    batch = known["batch"][0]
+    assert isinstance(batch, tuple)
+    if kind == "sigmoid":
+        return batch, 0, 0
+    for key in ("in_features", "out_features"):
+        if key not in known:
+            raise ctx.err(("shapes",), f"shapes.{key} is needed to generate the parameters")
+    n_in, n_out = known["in_features"][0], known["out_features"][0]
+    assert isinstance(n_in, int) and isinstance(n_out, int)
+    if n_in < 1 or n_out < 1:
+        raise ctx.err(("shapes",), "in_features and out_features must be at least 1")
+    return batch, n_in, n_out
+
+
+def _show(v: Any) -> str:
+    return f"[{', '.join(str(i) for i in v)}]" if isinstance(v, tuple) else str(v)
+
+
+def _check_sizes(ctx: _Ctx, kind: str, batch: tuple[int, ...], n_in: int, n_out: int) -> None:
+    rows = math.prod(batch)
+    sizes = {"inputs": rows * max(n_in, 1), "outputs": rows * max(n_out, 1)}
+    if kind == "dense":
+        sizes["params"] = n_in * n_out
+    for name, n in sizes.items():
+        if n > MAX_ARRAY_ELEMENTS:
+            raise ctx.err(
+                ("shapes",),
+                f"{name} would hold {n} values; the limit is {MAX_ARRAY_ELEMENTS} per array",
+            )
+    macs = rows * n_in * n_out
+    if kind == "dense" and macs > MAX_MACS:
+        raise ctx.err(("shapes",), f"{macs} multiply-adds exceed the limit of {MAX_MACS} per case")
+
+
+def _expected(
+    ctx: _Ctx,
+    node: Any,
+    kind: str,
+    batch: tuple[int, ...],
+    n_out: int,
+    init: str | None = None,
+) -> dict[str, dict[str, Literal]]:
+    out: dict[str, dict[str, Literal]] = {}
+    shape = (*batch, n_out) if kind == "dense" else batch
+    for op, spec in node.items():
+        if op in PARAM_PINS and init is not None:
+            continue  # parameter pins of an init case: see _pins
+        if op in PARAM_PINS:
+            raise ctx.err(
+                ("expected", op), "parameter pins need params.init (framework-native init)"
+            )
+        if kind == "sigmoid" and op == "affine":
+            raise ctx.err(("expected", op), "a sigmoid-only case has no affine output")
+        per: dict[str, Literal] = {}
+        items = spec.items() if isinstance(spec, dict) else [("*", spec)]
+        for dtype, _values in items:
+            path = ("expected", op) if dtype == "*" else ("expected", op, dtype)
+            lit = ctx.source(path)
+            if not isinstance(lit, Literal):
+                raise ctx.err(path, "expected values must be explicit")
+            if lit.shape != shape:
+                raise ctx.err(
+                    path, f"shape {_show(lit.shape)} does not match the output shape {_show(shape)}"
+                )
+            per[str(dtype)] = lit
+        out[str(op)] = per
+    return out
+
+
+def _tolerance(node: Any) -> dict[str, dict[str, dict[str, float]]]:
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for op, spec in node.items():
+        per: dict[str, dict[str, float]] = {}
+        for key, value in spec.items():
+            if isinstance(value, dict):
+                per[str(key)] = {str(k): float(v) for k, v in value.items()}
+            else:
+                per.setdefault("*", {})[str(key)] = float(value)
+        out[str(op)] = per
+    return out
