@@ -27,7 +27,6 @@ class DType:
     p: int
     emin: int
     emax: int
-    max_digits10: int
 
     @property
     def np(self) -> np.dtype:
@@ -56,10 +55,10 @@ class DType:
         return float((2.0 - 2.0 ** (1 - self.p)) * 2.0**self.emax)
 
 
-FLOAT16 = DType("float16", np.float16, np.uint16, 16, 11, -14, 15, 5)
-BFLOAT16 = DType("bfloat16", ml_dtypes.bfloat16, np.uint16, 16, 8, -126, 127, 4)
-FLOAT32 = DType("float32", np.float32, np.uint32, 32, 24, -126, 127, 9)
-FLOAT64 = DType("float64", np.float64, np.uint64, 64, 53, -1022, 1023, 17)
+FLOAT16 = DType("float16", np.float16, np.uint16, 16, 11, -14, 15)
+BFLOAT16 = DType("bfloat16", ml_dtypes.bfloat16, np.uint16, 16, 8, -126, 127)
+FLOAT32 = DType("float32", np.float32, np.uint32, 32, 24, -126, 127)
+FLOAT64 = DType("float64", np.float64, np.uint64, 64, 53, -1022, 1023)
 
 DTYPES: dict[str, DType] = {d.name: d for d in (FLOAT16, BFLOAT16, FLOAT32, FLOAT64)}
 DTYPE_NAMES: tuple[str, ...] = tuple(DTYPES)
@@ -80,25 +79,37 @@ def round_pair(hi: np.ndarray, lo: np.ndarray, dt: DType) -> np.ndarray:
     is a float64 number, only a tie at ``hi`` needs ``lo`` to decide the direction.
     Returns float64 values that are exactly representable in ``dt`` (inf on overflow).
     """
+    return round_scaled(hi, lo, 0, dt)
+
+
+def round_scaled(
+    hi: np.ndarray, lo: np.ndarray, k: np.ndarray | int, dt: DType
+) -> np.ndarray:
+    """Round the exact values ``(hi + lo) * 2**k`` to ``dt`` (nearest, ties to even).
+
+    ``hi``/``lo`` follow :func:`round_pair`'s contract; the power of two ``2**k`` is kept apart so
+    that values far outside float64's range (a sigmoid of -1000 is about 2**-1443) round
+    correctly, to 0 or to a subnormal. A value that rounds to zero keeps its sign.
+    """
     hi = np.asarray(hi, dtype=np.float64)
     lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), hi.shape)
-    if dt.p == 53:
-        return hi.copy()
+    kk = np.broadcast_to(np.asarray(k, dtype=np.int64), hi.shape)
     out = hi.copy()
-    fin = np.isfinite(hi)
-    h = hi[fin]
+    zero = hi == 0
+    out[zero] = np.copysign(0.0, np.where(lo[zero] != 0, lo[zero], hi[zero]))
+    fin = np.isfinite(hi) & ~zero
+    h, low, ks = hi[fin], lo[fin], kk[fin]
     _, e = np.frexp(np.abs(h))
-    e = np.maximum(e - 1, dt.emin)
-    q = e - (dt.p - 1)
-    scaled = np.ldexp(h, -q)
+    q = np.maximum(e - 1 + ks, dt.emin) - (dt.p - 1)  # exponent of the grid at the value
+    with np.errstate(under="ignore"):
+        scaled = np.ldexp(h, (ks - q).astype(np.int32))  # exact, or far below 1/2
     r = np.rint(scaled)
     tie = (scaled - np.floor(scaled)) == 0.5
-    low = lo[fin]
     r = np.where(tie & (low > 0), np.ceil(scaled), r)
     r = np.where(tie & (low < 0), np.floor(scaled), r)
-    res = np.ldexp(r, q)
-    res = np.where(np.abs(res) > dt.max, np.copysign(np.inf, h), res)
-    out[fin] = res
+    with np.errstate(over="ignore"):
+        res = np.ldexp(r, q.astype(np.int32))
+    out[fin] = np.where(np.abs(res) > dt.max, np.copysign(np.inf, h), res)
     return out
 
 

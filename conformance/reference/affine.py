@@ -1,0 +1,392 @@
+"""The exact affine map ``S = x @ w.T + b``, enclosed at BLAS speed and rounded correctly.
+
+Method (error-free matrix multiplication, Ozaki, Ogita, Oishi & Rump, Numer. Algorithms 59,
+2012): each row of ``x`` (and of ``w``) is split into slices ``x = x_1 + x_2 + ... + r``; slice
+``a`` holds the row's bits between ``2**(e - (a-1)·β)`` and ``2**(e - a·β)`` (``e``: the row's
+largest exponent) as integers times a power of two, with ``β = ⌊(53 - ⌈log2 n⌉) / 2⌋``. Any
+product of two slices then has at most ``2β`` bits on one grid, so every partial sum of a
+length-``n`` dot product is an integer below ``2**53`` on that grid: the float64 GEMM
+``x_a @ w_b.T`` is *exact*, whatever order or FMA the BLAS uses. The few exact matrices are
+added with TwoSum into an enclosure ``hi + lo ± err``; pairs left out (float64 inputs need
+many slices) and the remainders contribute a rigorous bound to ``err``.
+
+Rounding to the dtype is decided where both ends of the enclosure round alike (Ziv's
+strategy). The rest — ties, sums that cancel, overflowing partial sums, exponent ranges a GEMM
+cannot hold exactly — are recomputed exactly per element (``math.fsum`` of exact products, or
+integers), which also yields the exact ``S`` the sigmoid asks for when its enclosure is too wide.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from .. import dtypes as D
+from .eft import two_prod, two_sum
+from .rounding import decide
+
+_U = 2.0**-53
+_CHUNK = 1 << 22  # output elements per block of rows (memory bound)
+EXTRA_BITS = 16  # bits beyond the dtype's precision that the slices hold
+PAIR_BITS = 22  # ... and that the slice pairs multiplied reach (the rest is bounded, crudely)
+
+
+@dataclass
+class Enclosure:
+    """Per element: ``S ∈ [hi + lo - err, hi + lo + err]`` with ``hi = RN64(hi + lo)``;
+    ``err == 0`` means ``hi + lo`` is ``S`` exactly (or a special value in ``hi``)."""
+
+    hi: np.ndarray
+    lo: np.ndarray
+    err: np.ndarray
+
+
+@dataclass
+class Affine:
+    """Rounded values, the enclosure of the exact sums, and a way to get one exactly."""
+
+    values: np.ndarray  # correctly rounded to the dtype (float64 array of dtype values)
+    enclosure: Enclosure
+    products: np.ndarray  # float64 approximation of sum_i x_i w_i (no bias), for tolerances
+    abs_sum: np.ndarray  # sum_i |x_i w_i| + |b|, rounded up, for tolerances
+    exact: Callable[[tuple[int, ...]], Fraction]  # exact S of one finite element
+
+
+def affine_map(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dt: D.DType) -> Affine:
+    """``x`` (..., n), ``w`` (m, n), ``b`` (m,) or None: float64 arrays of ``dt`` values."""
+    with np.errstate(all="ignore"):
+        return _affine(np.asarray(x, np.float64), np.asarray(w, np.float64), b, dt)
+
+
+def _affine(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dt: D.DType) -> Affine:
+    batch_shape, n = x.shape[:-1], x.shape[-1]
+    m = w.shape[0]
+    rows = math.prod(batch_shape)
+    xs = x.reshape(rows, n)
+    bias = None if b is None else np.asarray(b, np.float64)
+    x0 = np.where(np.isfinite(xs), xs, 0.0)
+    w0 = np.where(np.isfinite(w), w, 0.0)
+    b0 = np.zeros(m) if bias is None else np.where(np.isfinite(bias), bias, 0.0)
+
+    hi = np.zeros((rows, m))
+    lo = np.zeros((rows, m))
+    err = np.zeros((rows, m))
+    products = np.zeros((rows, m))
+    if rows and m:
+        if n == 0:
+            hi[:] = b0  # the empty sum contributes nothing: S is the bias
+        else:
+            _enclose(x0, w0, b0, dt, hi, lo, err, products)
+    values = np.zeros((rows, m))
+    exact_zero = np.zeros((rows, m), dtype=bool)
+
+    def exact(index: tuple[int, ...]) -> Fraction:
+        i, j = np.unravel_index(np.ravel_multi_index(index, (*batch_shape, m)), (rows, m))
+        return exact_sum(x0[i], w0[j], float(b0[j]))
+
+    # Decide the rounding where the enclosure can; recompute the rest exactly.
+    todo, rounded = decide(hi, lo, err, np.zeros((rows, m), np.int64), dt)
+    decided = ~todo
+    values[decided] = rounded[decided]
+    exact_zero[decided] = (hi[decided] == 0) & (lo[decided] == 0) & (err[decided] == 0)
+    for i, j in zip(*np.nonzero(todo), strict=True):
+        h, lo_, zero, value = _exact_element(x0[i], w0[j], float(b0[j]), dt)
+        hi[i, j], lo[i, j], err[i, j] = h, lo_, _lo_uncertainty(lo_)
+        values[i, j], exact_zero[i, j] = value, zero
+
+    _ieee(xs, w, bias, values, hi, lo, err, exact_zero)
+    abs_sum = _abs_sum(x0, w0, b0, n)
+    shape = (*batch_shape, m)
+    return Affine(
+        values.reshape(shape),
+        Enclosure(hi.reshape(shape), lo.reshape(shape), err.reshape(shape)),
+        products.reshape(shape),
+        abs_sum.reshape(shape),
+        exact,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The fast enclosure
+
+
+def _row_exponents(a: np.ndarray) -> np.ndarray:
+    """``e`` per row with ``|a_k| < 2**e`` (0 for all-zero rows)."""
+    _, e = np.frexp(np.max(np.abs(a), axis=1))
+    return e.astype(np.int64)
+
+
+_E_RANGE = 900  # rows whose largest exponent lies outside ±this are recomputed exactly
+
+
+def _slices(
+    a: np.ndarray, e: np.ndarray, beta: int, count: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Up to ``count`` slices of each row of ``a``, slice ``s`` on the grid ``2**(e - s·β)``
+    (rounded to nearest by adding and subtracting ``1.5·2**(e - s·β + 52)``, which is exact
+    for ``|rest| < 2**(e - (s-1)·β)``), and upper bounds of the row sums of ``|remainder|``
+    after each slice: ``n·2**(e - s·β - 1)`` (half a grid step each) for all but the last,
+    whose sum is computed. Stops early once nothing remains."""
+    ee = np.clip(e, -_E_RANGE, _E_RANGE)
+    n = a.shape[1]
+    rest = a
+    out: list[np.ndarray] = []
+    rest_sums: list[np.ndarray] = []
+    for s in range(1, count + 1):
+        sigma = np.ldexp(1.5, (ee - s * beta + 52).astype(np.int32))[:, None]
+        sl = (rest + sigma) - sigma
+        rest = rest - sl  # exact: sl is rest rounded to a coarser grid
+        out.append(sl)
+        if s == count or not rest.any():
+            rest_sums.append(np.abs(rest).sum(axis=1) * (1 + 2.0**-20))
+            break
+        rest_sums.append(n * np.ldexp(1.0, (ee - s * beta - 1).astype(np.int32)))
+    return out, rest_sums
+
+
+def _slice_count(dt: D.DType, beta: int) -> int:
+    """Slices per operand: enough that the pairs taken reach ``EXTRA_BITS`` beyond the
+    dtype's precision below the largest product (about 1 element in 2**EXTRA_BITS is then
+    left to the exact path)."""
+    return -(-(dt.p + EXTRA_BITS) // beta)
+
+
+def _enclose(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray,
+    dt: D.DType,
+    hi: np.ndarray,
+    lo: np.ndarray,
+    err: np.ndarray,
+    products: np.ndarray,
+) -> None:
+    rows, n = x.shape
+    m = w.shape[0]
+    log_n = max(1, math.ceil(math.log2(n)))
+    beta = (53 - log_n) // 2
+    count = _slice_count(dt, beta)
+    ew = _row_exponents(w)
+    w_sl, w_rest = _slices(w, ew, beta, count)
+    w_max = np.max(np.abs(w), axis=1)
+    step = max(1, _CHUNK // max(1, m))
+    for r0 in range(0, rows, step):
+        sl = slice(r0, min(rows, r0 + step))
+        xc = x[sl]
+        ex = _row_exponents(xc)
+        x_sl, x_rest = _slices(xc, ex, beta, count)
+        # pairs whose products reach PAIR_BITS beyond the dtype's precision; the rest bounded
+        pairs = [
+            (a, c)
+            for a in range(len(x_sl))
+            for c in range(len(w_sl))
+            if (a + c) * beta < dt.p + PAIR_BITS
+        ]
+        # A slice product is exact only while its grid and its sum stay inside float64.
+        e_sum = ex[:, None] + ew[None, :]
+        finest = max(a + c for a, c in pairs) + 2
+        unsafe = (e_sum - finest * beta < -1072) | (e_sum + log_n > 1020)
+        unsafe |= (np.abs(ex) > _E_RANGE)[:, None] | (np.abs(ew) > _E_RANGE)[None, :]
+        s = x_sl[0] @ w_sl[0].T
+        e_acc = np.zeros_like(s)
+        e_abs = np.zeros_like(s)
+        for a, c in pairs[1:]:
+            s, e = two_sum(s, x_sl[a] @ w_sl[c].T)
+            e_acc += e
+            e_abs += np.abs(e)
+        products[sl] = s + e_acc
+        s, e = two_sum(s, np.broadcast_to(b, s.shape))
+        e_acc += e
+        e_abs += np.abs(e)
+        h, lo_ = two_sum(s, e_acc)
+        k = len(pairs) + 2
+        bound = (k * _U / (1 - k * _U)) * (1 + 2.0**-40) * e_abs
+        # What the pairs leave out: x_a times w's remainder after the last slice paired with
+        # it, and x's remainder times w; |u·v| <= max|u| · sum|v|, row by row.
+        for a, xa in enumerate(x_sl):
+            taken = [c for aa, c in pairs if aa == a]
+            if not taken:
+                bound += np.outer(np.max(np.abs(xa), axis=1), np.abs(w).sum(axis=1))
+                continue
+            rest = w_rest[max(taken)]
+            if rest.any():
+                bound += np.outer(np.max(np.abs(xa), axis=1), rest)
+        if x_rest[-1].any():
+            bound += np.outer(x_rest[-1], w_max)
+        bound *= 1 + 2.0**-20
+        bad = unsafe | ~np.isfinite(h) | ~np.isfinite(lo_) | ~np.isfinite(bound)
+        hi[sl] = np.where(bad, 0.0, h)
+        lo[sl] = np.where(bad, 0.0, lo_)
+        err[sl] = np.where(bad, np.inf, bound)
+
+
+def _abs_sum(x: np.ndarray, w: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """``sum |x_i w_i| + |b|``, rounded up: a float32 GEMM where the values and the sums fit
+    float32 comfortably (relative error <= (n+1)·2**-24), else float64."""
+    ax, aw = np.abs(x), np.abs(w)
+    mx, mw = (float(np.max(a, initial=0.0)) for a in (ax, aw))
+    exact32 = ax.astype(np.float32).astype(np.float64)
+    fits = (
+        mx * mw * n < 2.0**100
+        and bool(np.all(exact32 == ax))
+        and bool(np.all(aw.astype(np.float32).astype(np.float64) == aw))
+    )
+    if fits:
+        s = (ax.astype(np.float32) @ aw.astype(np.float32).T).astype(np.float64)
+        s = s * (1 + (n + 2) * 2.0**-23) + (n + 1) * 2.0**-126  # float32 may flush: pad
+    else:
+        s = (ax @ aw.T) * (1 + (n + 2) * _U * 2)
+    return s + np.abs(b)
+
+
+# --------------------------------------------------------------------------------------------
+# Exact per element
+
+
+def _exact_element(
+    x: np.ndarray, w: np.ndarray, b: float, dt: D.DType
+) -> tuple[float, float, bool, float]:
+    """(hi = RN64(S), lo: a float with the sign of S - hi, S == 0, S rounded to ``dt``)."""
+    terms = _exact_terms(x, w, b)
+    if terms is not None:
+        try:
+            h = math.fsum(terms)  # correctly rounded; S is a sum of floats, so 0 only if exact
+            if h == 0:
+                return 0.0, 0.0, True, 0.0
+            terms.append(-h)
+            rem = math.fsum(terms)
+            return h, rem, False, float(D.round_pair(np.array([h]), np.array([rem]), dt)[0])
+        except OverflowError:
+            pass
+    s = exact_sum(x, w, b)
+    if s == 0:
+        return 0.0, 0.0, True, 0.0
+    value = D.round_fraction(s, dt)
+    try:
+        h = float(s)
+    except OverflowError:
+        return (math.inf if s > 0 else -math.inf), 0.0, False, value
+    rem = s - Fraction(h)
+    lo_ = 0.0 if rem == 0 else (float(rem) or (2.0**-1074 if rem > 0 else -(2.0**-1074)))
+    return h, lo_, False, value
+
+
+def _lo_uncertainty(lo_: float) -> float:
+    """How far a float ``lo`` from the exact path may be from the true remainder."""
+    return 0.0 if lo_ == 0 else abs(lo_) * 2.0**-52 + 2.0**-1074
+
+
+def _exact_terms(x: np.ndarray, w: np.ndarray, b: float) -> list[float] | None:
+    """Floats whose exact sum is S, or None where TwoProduct would leave float64's range."""
+    p = x * w
+    ax, aw = np.abs(x), np.abs(w)
+    nonzero = (ax > 0) & (aw > 0)
+    # float16/bfloat16/float32 products are exact in float64; float64 ones need TwoProduct.
+    _, e = two_prod(x, w)
+    mag = ax * aw
+    safe = ~nonzero | (np.isfinite(p) & (ax < 2.0**995) & (aw < 2.0**995) & (mag >= 2.0**-960))
+    if not safe.all():
+        return None
+    terms = p[nonzero].tolist() + e[nonzero & (e != 0)].tolist()
+    terms.append(b)
+    return terms
+
+
+def exact_sum(x: np.ndarray, w: np.ndarray, b: float) -> Fraction:
+    """``sum x_i w_i + b`` exactly, with integers (finite inputs)."""
+    mx, ex = _int_parts(x)
+    mw, ew = _int_parts(w)
+    nz = (mx != 0) & (mw != 0)
+    mant = [int(a) * int(c) for a, c in zip(mx[nz].tolist(), mw[nz].tolist(), strict=True)]
+    exps = (ex[nz] + ew[nz]).tolist()
+    if b:
+        mb, eb = _int_parts(np.array([b]))
+        mant.append(int(mb[0]))
+        exps.append(int(eb[0]))
+    if not mant:
+        return Fraction(0)
+    low = min(exps)
+    total = sum(mi << (ei - low) for mi, ei in zip(mant, exps, strict=True))
+    return Fraction(total, 1) * Fraction(2) ** low if low >= 0 else Fraction(total, 1 << -low)
+
+
+def _int_parts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``a = m · 2**e`` with integer ``m`` (int64, |m| < 2**53) per element."""
+    f, e = np.frexp(a)
+    return np.ldexp(f, 53).astype(np.int64), e.astype(np.int64) - 53
+
+
+# --------------------------------------------------------------------------------------------
+# IEEE special values and the sign of zero
+
+
+def _ieee(
+    xs: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    values: np.ndarray,
+    hi: np.ndarray,
+    lo: np.ndarray,
+    err: np.ndarray,
+    exact_zero: np.ndarray,
+) -> None:
+    """IEEE semantics, in place: the sign of an exact zero sum, then nan/inf operands. Only
+    rows and columns that can be affected are computed (a few GEMMs of 0/1 matrices)."""
+    bias = np.zeros(w.shape[0]) if b is None else b
+    bad_rows = np.flatnonzero(~np.isfinite(xs).all(axis=1))
+    bad_cols = np.flatnonzero(~np.isfinite(w).all(axis=1) | ~np.isfinite(bias))
+    all_rows, all_cols = np.arange(xs.shape[0]), np.arange(w.shape[0])
+    if exact_zero.any():
+        i_idx, j_idx = np.nonzero(exact_zero)
+        ri, ii = np.unique(i_idx, return_inverse=True)
+        ci, jj = np.unique(j_idx, return_inverse=True)
+        neg = _all_negative_zero(xs[ri], w[ci], None if b is None else b[ci])[ii, jj]
+        values[i_idx, j_idx] = hi[i_idx, j_idx] = np.where(neg, -0.0, 0.0)
+    for ri, ci in ((bad_rows, all_cols), (all_rows, bad_cols)):
+        if not (ri.size and ci.size):
+            continue
+        special, fill = _specials(xs[ri], w[ci], None if b is None else b[ci])
+        block = np.ix_(ri, ci)
+        for arr, new in ((values, fill), (hi, fill), (lo, 0.0), (err, 0.0)):
+            arr[block] = np.where(special, new, arr[block])
+
+
+def _specials(xs: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Where ``x @ w.T + b`` is nan or ±inf, and that value: nan propagates, ``inf·0`` and
+    ``+inf + -inf`` are nan, otherwise an infinite term gives its infinity."""
+    f = np.float64
+    xpi, xni = (xs == np.inf).astype(f), (xs == -np.inf).astype(f)
+    wpi, wni = (w == np.inf).astype(f), (w == -np.inf).astype(f)
+    xpos, xneg = (xs > 0).astype(f), (xs < 0).astype(f)
+    wpos, wneg = (w > 0).astype(f), (w < 0).astype(f)
+    xzero, wzero = (xs == 0).astype(f), (w == 0).astype(f)
+    nan = np.isnan(xs).any(axis=1)[:, None] | np.isnan(w).any(axis=1)[None, :]
+    nan |= ((xpi + xni) @ wzero.T + xzero @ (wpi + wni).T) > 0
+    pinf = xpi @ wpos.T + xni @ wneg.T + xpos @ wpi.T + xneg @ wni.T
+    ninf = xpi @ wneg.T + xni @ wpos.T + xpos @ wni.T + xneg @ wpi.T
+    if b is not None:
+        nan |= np.isnan(b)[None, :]
+        pinf = pinf + (b == np.inf)[None, :]
+        ninf = ninf + (b == -np.inf)[None, :]
+    nan |= (pinf > 0) & (ninf > 0)
+    fill = np.where(nan, np.nan, np.where(pinf > 0, np.inf, -np.inf))
+    return nan | (pinf > 0) | (ninf > 0), fill
+
+
+def _all_negative_zero(xs: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """Where every term of the sum is -0 (so an exact zero sum is -0): each product is a zero
+    with exactly one negative factor, and the bias, if any, is -0. An empty sum is +0."""
+    f = np.float64
+    xzero, wzero = (xs == 0).astype(f), (w == 0).astype(f)
+    xsign, wsign = np.signbit(xs).astype(f), np.signbit(w).astype(f)
+    count = (xzero * xsign) @ (1 - wsign).T + (xzero * (1 - xsign)) @ wsign.T
+    count += ((1 - xzero) * xsign) @ (wzero * (1 - wsign)).T
+    count += ((1 - xzero) * (1 - xsign)) @ (wzero * wsign).T
+    out = count == xs.shape[1]
+    if b is not None:
+        return out & ((b == 0) & np.signbit(b))[None, :]
+    return out & (xs.shape[1] > 0)
