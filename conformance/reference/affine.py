@@ -262,15 +262,15 @@ def _exact_element(
             return h, rem, False, float(D.round_pair(np.array([h]), np.array([rem]), dt)[0])
         except OverflowError:
             pass
-    s = exact_sum(x, w, b)
-    if s == 0:
+    exact = exact_sum(x, w, b)
+    if exact == 0:
         return 0.0, 0.0, True, 0.0
-    value = D.round_fraction(s, dt)
+    value = D.round_fraction(exact, dt)
     try:
-        h = float(s)
+        h = float(exact)
     except OverflowError:
-        return (math.inf if s > 0 else -math.inf), 0.0, False, value
-    rem = s - Fraction(h)
+        return (math.inf if exact > 0 else -math.inf), 0.0, False, value
+    rem = exact - Fraction(h)
     lo_ = 0.0 if rem == 0 else (float(rem) or (2.0**-1074 if rem > 0 else -(2.0**-1074)))
     return h, lo_, False, value
 
