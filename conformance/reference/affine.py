@@ -270,8 +270,8 @@ def _exact_element(
         h = float(exact)
     except OverflowError:
         return (math.inf if exact > 0 else -math.inf), 0.0, False, value
-    rem = exact - Fraction(h)
-    lo_ = 0.0 if rem == 0 else (float(rem) or (2.0**-1074 if rem > 0 else -(2.0**-1074)))
+    left = exact - Fraction(h)
+    lo_ = 0.0 if left == 0 else (float(left) or (2.0**-1074 if left > 0 else -(2.0**-1074)))
     return h, lo_, False, value
 
 
