@@ -1,7 +1,7 @@
 """Authoring helpers: decimal text that means exactly one dtype value, and ``fill``.
 
 A decimal in a case file that is not exactly a value of the dtype is read as printed output:
-it stands for every value within half a unit of its last digit (``cases.Literal.slack``). So
+it stands for every value within half a unit of its last digit (``Literal.contains``). So
 the plain shortest round-trip repr is not always right for an expected value: ``0.1`` rounds to
 the float64 nearest 0.1, but it is also read as "0.1 ± 0.05". :func:`dtype_text` writes the
 shortest decimal whose whole ±half-unit interval rounds to the one dtype value (usually the
@@ -195,15 +195,11 @@ def reference_outputs(case: Case, dtype: str) -> dict[str, np.ndarray]:
 
 
 def _disagreement(lit: Literal, ref: np.ndarray, dt: D.DType) -> tuple[int, float, int] | None:
-    """(count, max ULP, flat index) of values that disagree with the reference beyond their
-    printed precision; None if all agree."""
+    """(count, max ULP, flat index) of pinned values that do not admit the reference (see
+    ``Literal.contains``); None if all do."""
     got = lit.rounded(dt)
     ulp = D.ulp_distance(got, ref, dt)
-    with np.errstate(invalid="ignore"):
-        diff = np.abs(got - ref)
-    slack = lit.slack(dt)
-    special = ~(np.isfinite(got) & np.isfinite(ref))
-    bad = (ulp > 0) & (special | (diff > slack))
+    bad = ~lit.contains(ref, dt)
     if not bad.any():
         return None
     score = np.where(bad, ulp, -1.0)

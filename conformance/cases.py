@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ class Case:
     bias: Source | None
     init: str | None
     expected: dict[str, dict[str, Literal]]  # op -> dtype ("*" for all) -> values
-    tolerance: dict[str, dict[str, dict[str, float]]]  # op -> dtype ("*") -> {ulp,rtol,atol}
+    tolerance: dict[str, dict[str, dict[str, Any]]]  # op -> dtype ("*") -> {ulp, rtol, ...}
     lines: dict[str, int] = field(default_factory=dict)
     # params.init only: whether the layer has a bias, and pinned drawn parameters
     # (name "weight"/"kernel"/"bias" -> dtype ("*" for all) -> values, in the pin's own layout)

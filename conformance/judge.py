@@ -6,6 +6,8 @@ nowhere else.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from . import dtypes as D
@@ -13,7 +15,7 @@ from .compare import Metrics, measure
 from .planning import Unit
 from .reference import Reference
 from .results import Row
-from .tolerances import Allowance, Tolerance, case_allowance, resolve
+from .tolerances import Tolerance, case_allowance, resolve
 from .worker import FrameworkRun
 
 # Unit roundoff of the matmul *inputs* under a reduced-precision float32 matmul mode.
@@ -66,26 +68,35 @@ def init_rows(u: Unit, fw: FrameworkRun) -> list[Row]:
             r.message = f"drawn {name} has shape {list(y.shape)}, pinned {list(lit.shape)}"
             rows.append(r)
             continue
-        slack = lit.slack(dt)
-        exact = Allowance(np.zeros(y.shape), 0.0, "exact")
-        m = measure(y, lit.rounded(dt), dt, exact, slack)
-        printed = float(np.max(slack, initial=0.0))
-        r.tolerance = "exact" + (f"; printed digits ±{printed:.1g}" if printed > 0 else "")
+        admitted = lit.contains(y, dt)
+        m = measure(y, lit.rounded(dt), dt)
+        m.n_bad = int(np.count_nonzero(~admitted))
+        if m.n_bad:  # name a value the pin does not admit
+            idx = tuple(int(i) for i in np.argwhere(~admitted)[0])
+            m.worst_index, m.worst_value = idx, float(y[idx])
+            m.worst_target = float(lit.rounded(dt)[idx])
+        printed = not bool(lit.point(dt).all())
+        r.tolerance = "exact" + (
+            "; printed digits: ± half a unit of the last digit" if printed else ""
+        )
         r.against = "expected"
         _fill(r, m)
+        r.budget_used = None  # a pin admits or does not; there is no budget
         if r.status == "fail":
-            within = " beyond its printed digits" if printed > 0 else ""
+            within = " beyond its printed digits" if printed else ""
             r.message = (
                 f"drawn {name}{r.worst_index} = {m.worst_value!r} differs from the pin "
-                f"{m.worst_target!r}{within} by {_ulp_text(m.max_ulp)} "
-                f"({m.n_bad} of {m.n} values differ; did the {case.init} random stream change?)"
+                f"{m.worst_target!r}{within} ({m.n_bad} of {m.n} values differ; did the "
+                f"{case.init} random stream change?)"
             )
         rows.append(r)
     return rows
 
 
-def judge(r: Row, u: Unit, ref: Reference, y: np.ndarray) -> None:
-    """Fill metrics and status of one row from a framework output."""
+def judge(r: Row, u: Unit, ref: Reference, y: np.ndarray, accumulate: str = "") -> None:
+    """Fill metrics and status of one row from a framework output: always against the exact
+    reference, with the op's tolerance (a case's pinned values are checked against the
+    reference when the case loads, not here). ``accumulate``: the run's accumulation model."""
     dt = D.get(u.dtype)
     op = r.op
     case = u.case
@@ -96,25 +107,12 @@ def judge(r: Row, u: Unit, ref: Reference, y: np.ndarray) -> None:
     if y.dtype != dt.np:
         r.status, r.message = "fail", f"output dtype {y.dtype}, expected {dt.name}"
         return
-    y64 = y.astype(np.float64)
-    ref_vals = ref.of(op)
-    tol = device_tolerance(resolve(op, u.dtype, case.tolerance), r)
+    tol = device_tolerance(resolve(op, u.dtype, case.tolerance, accumulate), r)
     allow = case_allowance(tol, op, ref, case.in_features if case.kind == "dense" else None)
     r.tolerance = allow.text
-    vs_ref = measure(y64, ref_vals, dt, allow)
-    r.ref_max_abs_err, r.ref_max_ulp = vs_ref.max_abs_err, vs_ref.max_ulp
-    expected = case.expected.get(op, {})
-    lit = expected.get(u.dtype) or expected.get("*")
-    if lit is not None:
-        target = lit.rounded(dt)
-        slack = lit.slack(dt)
-        m = measure(y64, target, dt, allow, slack)
-        r.against = "expected"
-        if float(np.max(slack, initial=0.0)) > 0:
-            r.tolerance += f" + printed digits ±{float(np.max(slack)):.1g}"
-    else:
-        m = vs_ref
-        r.against = "reference"
+    m = measure(y.astype(np.float64), ref.of(op), dt, allow)
+    r.against = "reference"
+    r.ref_max_abs_err, r.ref_max_ulp = m.max_abs_err, m.max_ulp
     _fill(r, m)
 
 
@@ -126,11 +124,12 @@ def device_tolerance(tol: Tolerance, r: Row) -> Tolerance:
         return tol
     if mode not in REDUCED_MATMUL_U:
         return tol
-    return Tolerance(tol.op, tol.dtype, tol.source, matmul_u=REDUCED_MATMUL_U[mode], note=mode)
+    return replace(tol, matmul_u=REDUCED_MATMUL_U[mode], note=mode)
 
 
 def _fill(r: Row, m: Metrics) -> None:
     r.max_abs_err, r.max_rel_err, r.max_ulp, r.n = m.max_abs_err, m.max_rel_err, m.max_ulp, m.n
+    r.budget_used, r.wrong_sign_zeros = m.budget_used, m.wrong_sign_zeros
     if m.worst_index is not None:
         r.worst_index = str(list(m.worst_index))
         r.worst_value, r.worst_target = m.worst_value, m.worst_target
@@ -138,9 +137,17 @@ def _fill(r: Row, m: Metrics) -> None:
         r.status = "pass"
         return
     r.status = "fail"
+    own = _ulp_text(m.worst_ulp if m.worst_ulp is not None else m.max_ulp)
+    if m.worst_value == 0 and m.worst_target == 0 and own == "0 ulp":
+        own = "zero of the wrong sign"
+    over = (
+        f", {m.worst_budget:.3g}x its allowance"
+        if m.worst_budget is not None and np.isfinite(m.worst_budget)
+        else ""
+    )
     r.message = (
         f"{m.n_bad} of {m.n} elements outside tolerance vs {r.against}; worst at {r.worst_index}: "
-        f"got {m.worst_value!r}, want {m.worst_target!r} ({_ulp_text(m.max_ulp)}, |err| {m.max_abs_err:.3g})"
+        f"got {m.worst_value!r}, want {m.worst_target!r} ({own}{over})"
     )
 
 

@@ -19,15 +19,22 @@ import numpy as np
 from . import dtypes as D
 from .yamlio import Num
 
+# Literals up to this many values keep their exact decimal values (pins, expected outputs), so
+# that "within half a unit of the last digit" is decided exactly even for float64.
+KEEP_EXACT = 4096
+
 
 @dataclass(frozen=True)
 class Literal:
     """Explicit values: ``hi`` = nearest float64, ``lo`` = sign of the rest, ``half_unit`` =
-    half a unit in the last written digit (0 for exact forms such as hex floats)."""
+    half a unit in the last written digit (0 for exact forms such as hex floats), and, for
+    small literals, the exact value of each finite entry."""
 
     hi: np.ndarray
     lo: np.ndarray
     half_unit: np.ndarray
+    # per entry (exact value, exact half unit), None for nan/inf; kept for small literals
+    exact: tuple[tuple[Fraction, Fraction] | None, ...] | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -37,26 +44,53 @@ class Literal:
         """The values rounded once, straight from the literal, to ``dt`` (as float64)."""
         return D.round_pair(self.hi, self.lo, dt)
 
-    def slack(self, dt: D.DType) -> np.ndarray:
-        """0 where the literal is exactly a ``dt`` value, else half a unit of its last digit."""
-        exact = (self.lo == 0) & ((self.rounded(dt) == self.hi) | np.isnan(self.hi))
-        return np.where(exact, 0.0, self.half_unit)
+    def point(self, dt: D.DType) -> np.ndarray:
+        """Where an entry stands for one value only: exactly a ``dt`` value (or nan/inf)."""
+        return (self.lo == 0) & ((self.rounded(dt) == self.hi) | ~np.isfinite(self.hi))
+
+    def contains(self, values: np.ndarray, dt: D.DType) -> np.ndarray:
+        """Which ``values`` (``dt`` values, float64 array of this shape) each entry admits.
+
+        An entry that is exactly a ``dt`` value (or nan, ±inf) admits that value only, the
+        sign of zero included; any other decimal is read as printed output and admits every
+        value within half a unit of its last digit *of the decimal itself*.
+        """
+        v = np.asarray(values, dtype=np.float64)
+        point = self.point(dt)
+        same = (v == self.hi) & (np.signbit(v) == np.signbit(self.hi))
+        same |= np.isnan(v) & np.isnan(self.hi)
+        with np.errstate(invalid="ignore", over="ignore"):
+            near = np.abs(v - self.hi) <= self.half_unit  # exact below, where it matters
+        out = np.where(point, same, near & np.isfinite(v))
+        if self.exact is not None:
+            flat_v, flat_point, flat_out = v.ravel(), point.ravel(), out.ravel()
+            for i, entry in enumerate(self.exact):
+                if entry is None or flat_point[i] or not math.isfinite(flat_v[i]):
+                    continue
+                d, half = entry
+                flat_out[i] = abs(Fraction(float(flat_v[i])) - d) <= half
+            out = flat_out.reshape(v.shape)
+        return out
 
 
-def _parse_scalar(value: Any) -> tuple[float, float, float]:
-    """(hi, lo-sign, half-unit) for one scalar; raises ValueError with a short reason."""
+Parsed = tuple[float, float, float, tuple[Fraction, Fraction] | None]
+
+
+def _parse_scalar(value: Any) -> Parsed:
+    """(hi, lo-sign, half-unit, exact value or None for nan/inf) for one scalar; raises
+    ValueError with a short reason."""
     if isinstance(value, bool) or value is None:
         raise ValueError(f"expected a number, got {value!r}")
     if isinstance(value, Num):
         text = value.text.replace("_", "").strip()
         low = text.lower().lstrip("+-")
         if low in (".nan", ".inf", "nan", "inf"):
-            return float(value), 0.0, 0.0
+            return float(value), 0.0, 0.0, None
         return _decimal(text)
     if isinstance(value, float):  # .nan / .inf come as plain floats
         if math.isfinite(value):
             return _decimal(repr(value))
-        return value, 0.0, 0.0
+        return value, 0.0, 0.0, None
     if isinstance(value, int):
         return _decimal(str(int(value)))
     if isinstance(value, str):
@@ -64,16 +98,17 @@ def _parse_scalar(value: Any) -> tuple[float, float, float]:
         low = text.lower().lstrip("+-")
         if low.startswith("0x"):
             try:
-                return float.fromhex(text), 0.0, 0.0
+                hex_value = float.fromhex(text)
             except (ValueError, OverflowError):
                 raise ValueError(f"not a hex float: {value!r}") from None
+            return hex_value, 0.0, 0.0, (Fraction(hex_value), Fraction(0))
         if low in ("nan", "inf", "infinity"):
-            return float(text), 0.0, 0.0
+            return float(text), 0.0, 0.0, None
         return _decimal(text)
     raise ValueError(f"expected a number, got {type(value).__name__}")
 
 
-def _decimal(text: str) -> tuple[float, float, float]:
+def _decimal(text: str) -> Parsed:
     try:
         dec = Decimal(text)
         exact = Fraction(text)
@@ -86,13 +121,13 @@ def _decimal(text: str) -> tuple[float, float, float]:
     rem = exact - Fraction(hi) if math.isfinite(hi) else Fraction(0)
     lo = 0.0 if rem == 0 else math.copysign(1.0, rem)
     exp = dec.as_tuple().exponent
-    half_unit = 0.5 * 10.0 ** int(exp) if isinstance(exp, int) else 0.0
-    return hi, lo, half_unit
+    half = Fraction(1, 2) * Fraction(10) ** exp if isinstance(exp, int) else Fraction(0)
+    return hi, lo, float(half), (exact, half) if math.isfinite(hi) else None
 
 
 def parse_literal(node: Any) -> Literal:
     """Nested list (or scalar) -> :class:`Literal`; ValueError names the bad index."""
-    flat: list[tuple[float, float, float]] = []
+    flat: list[Parsed] = []
 
     def shape_of(n: Any, index: tuple[int, ...]) -> tuple[int, ...]:
         if isinstance(n, list):
@@ -107,8 +142,12 @@ def parse_literal(node: Any) -> Literal:
         return ()
 
     shape = shape_of(node, ())
-    arr = np.array(flat, dtype=np.float64).reshape((*shape, 3)) if flat else np.zeros((*shape, 3))
-    return Literal(arr[..., 0].copy(), arr[..., 1].copy(), arr[..., 2].copy())
+    numbers = [f[:3] for f in flat]
+    arr = (
+        np.array(numbers, dtype=np.float64).reshape((*shape, 3)) if flat else np.zeros((*shape, 3))
+    )
+    exact = tuple(f[3] for f in flat) if len(flat) <= KEEP_EXACT else None
+    return Literal(arr[..., 0].copy(), arr[..., 1].copy(), arr[..., 2].copy(), exact)
 
 
 def _fmt_index(index: Sequence[int]) -> str:

@@ -406,14 +406,19 @@ def _expected(
     return out
 
 
-def _tolerance(node: Any) -> dict[str, dict[str, dict[str, float]]]:
-    out: dict[str, dict[str, dict[str, float]]] = {}
+def _tolerance(node: Any) -> dict[str, dict[str, dict[str, Any]]]:
+    out: dict[str, dict[str, dict[str, Any]]] = {}
     for op, spec in node.items():
-        per: dict[str, dict[str, float]] = {}
+        per: dict[str, dict[str, Any]] = {}
         for key, value in spec.items():
             if isinstance(value, dict):
-                per[str(key)] = {str(k): float(v) for k, v in value.items()}
+                per[str(key)] = {str(k): _tol_value(v) for k, v in value.items()}
             else:
-                per.setdefault("*", {})[str(key)] = float(value)
+                per.setdefault("*", {})[str(key)] = _tol_value(value)
         out[str(op)] = per
     return out
+
+
+def _tol_value(v: Any) -> float | bool | str:
+    """Numbers as floats; ``signed_zeros`` (bool) and ``accumulate`` (str) as they are."""
+    return v if isinstance(v, bool | str) else float(v)

@@ -22,6 +22,7 @@ import numpy as np
 
 from .adapters.base import InitRequest, InitResult
 from .cases import INIT_OWNER, Case
+from .checks import pin_errors
 from .errors import CaseError
 from .judge import base_row, init_rows, judge
 from .loader import load_cases
@@ -44,6 +45,7 @@ class RunOptions:
     mode: str = "eager"  # eager | compiled | all
     device: str = "cpu"  # cpu | cuda | all
     matmul_precision: str = ""  # "" (leave each framework's default) | highest | high | medium
+    accumulation: str = ""  # "" (the default model: float32 or wider) | "dtype" (tolerances)
     timeout: float = WORKER_TIMEOUT_S
 
     def worker_options(self) -> dict[str, str]:
@@ -168,6 +170,9 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> R
             refs[i] = early[(u.case.id, u.dtype)]
         else:  # params.init: the parameters exist only now
             refs[i] = _reference(u.dtype, u.x, u.weight, u.bias, u.z)
+        ref = refs[i]
+        if isinstance(ref, Reference):  # a pinned output must admit the reference
+            errors.extend(pin_errors(u.case, u.dtype, ref))
     say(f"references done in {time.perf_counter() - start:.1f}s")
 
     for w in workers:
@@ -181,7 +186,7 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> R
         if u.case.init is not None and INIT_OWNER[u.case.init] in chosen:
             rows.extend(init_rows(u, runs[INIT_OWNER[u.case.init]]))
         for name in chosen:
-            rows.extend(_rows_for(u, refs[i], runs[name], store, combos))
+            rows.extend(_rows_for(u, refs[i], runs[name], store, combos, options.accumulation))
         _keep_reference(store, u, refs[i])
     return RunResult(rows, errors, runs, cases, time.perf_counter() - start, store)
 
@@ -232,6 +237,7 @@ def _rows_for(
     fw: FrameworkRun,
     store: OutputStore | None = None,
     combos: list[tuple[str, str]] | None = None,
+    accumulate: str = "",
 ) -> list[Row]:
     """Rows of one unit for one framework, per (mode, device) the framework has."""
     combos = combos if combos is not None else list(u.slots)
@@ -239,7 +245,7 @@ def _rows_for(
     for mode, device in combos:
         if mode not in fw.modes or device not in fw.devices:
             continue  # e.g. NumPy has no compiled mode and no CUDA: no rows at all
-        rows.extend(_rows_in(u, ref, fw, store, mode, device))
+        rows.extend(_rows_in(u, ref, fw, store, mode, device, accumulate))
     return rows
 
 
@@ -250,6 +256,7 @@ def _rows_in(
     store: OutputStore | None,
     mode: str,
     device: str,
+    accumulate: str = "",
 ) -> list[Row]:
     def status_rows(status: str, why: str) -> list[Row]:
         return [_status_row(u, fw, op, status, why, mode, device) for op in u.case.ops]
@@ -276,7 +283,7 @@ def _rows_in(
         elif err is not None or y is None:
             r.status, r.message = "error", err or "no output"
         else:
-            judge(r, u, ref, y)
+            judge(r, u, ref, y, accumulate)
         if store is not None and y is not None:
             store.add_output(r, y)
         rows.append(r)

@@ -58,18 +58,31 @@ _tol_values: dict[str, Any] = {
         "ulp": {"type": "number", "minimum": 0, "description": "max ULP distance; 0 means exact"},
         "rtol": {"type": "number", "minimum": 0},
         "atol": {"type": "number", "minimum": 0},
+        "signed_zeros": {
+            "type": "boolean",
+            "description": "a zero of the wrong sign fails (ulp: 0 implies it); for cases that "
+            "exist to test the sign of zero",
+        },
+        "accumulate": {
+            "enum": ["float32", "dtype"],
+            "description": "accumulation model of the default affine bound: float32 (or wider; "
+            "the default) or dtype (hardware that sums float16/bfloat16 in that type)",
+        },
     },
 }
 
 _tol_op: dict[str, Any] = {
     "type": "object",
-    "description": "Override of the default tolerance: {ulp, rtol, atol} for every dtype and/or "
-    "per dtype. An element passes when it is within `ulp` ULP or within atol + rtol*|ref|.",
+    "description": "Override of the default tolerance: {ulp, rtol, atol, signed_zeros, "
+    "accumulate} for every dtype and/or per dtype (merged; the dtype's wins). An element passes "
+    "when it is within `ulp` ULP or within atol + rtol*|ref|.",
     "additionalProperties": False,
     "properties": {
         "ulp": _tol_values["properties"]["ulp"],
         "rtol": _tol_values["properties"]["rtol"],
         "atol": _tol_values["properties"]["atol"],
+        "signed_zeros": _tol_values["properties"]["signed_zeros"],
+        "accumulate": _tol_values["properties"]["accumulate"],
         **{name: {"$ref": "#/$defs/tolerance_values"} for name in DTYPE_NAMES},
     },
 }

@@ -22,8 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="compute missing expected values with the exact reference and write them in",
         description="Add missing expected values (exact reference, shortest exact decimals). "
         f"Outputs of more than {MAX_FILL_VALUES} values per op and dtype are not inlined. "
-        "Exit 0 ok, 1 (--check) values missing or an existing value off the reference beyond "
-        "tolerance, 2 case-file errors.",
+        "Exit 0 ok, 1 (--check) values missing or an existing value that does not admit the "
+        "exact reference, 2 case-file errors.",
     )
     p.add_argument("paths", nargs="+", help="case files or directories")
     p.add_argument(
@@ -65,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
         if r.off and not args.force:
             off += 1
             for e in r.off:
-                print(f"{e} [beyond tolerance]", file=sys.stderr)
+                print(e, file=sys.stderr)
     if broken:
         return EXIT_USAGE
     return EXIT_FAIL if (missing or off) else EXIT_OK

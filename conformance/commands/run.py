@@ -72,6 +72,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "precision, TF32 on/off in TF, jax_default_matmul_precision); default: leave each as is",
     )
     p.add_argument(
+        "--accumulation",
+        choices=("float32", "dtype"),
+        default="",
+        help="the affine tolerance's accumulation model: float32 (default: products summed in "
+        "float32 or wider, as every framework does on CPU) or dtype (hardware that sums "
+        "float16/bfloat16 in that type); recorded in each row's tolerance",
+    )
+    p.add_argument(
         "--baseline",
         metavar="FILE",
         help="gate against this earlier results file or report dir: exit 1 only on "
@@ -123,6 +131,7 @@ def main(args: argparse.Namespace) -> int:
         mode=args.mode,
         device=args.device,
         matmul_precision=args.matmul_precision,
+        accumulation=args.accumulation,
     )
     result = run(options, progress=say)
     for e in result.errors:
