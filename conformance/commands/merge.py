@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from ..errors import EXIT_OK, UsageError
+from ..escape import visible
 from ..report import trend
 from ..results import Row
 from .report import read_results
@@ -31,6 +35,20 @@ def default_label(path: str) -> str:
     if p.is_dir():
         return p.resolve().name
     return p.parent.resolve().name if p.stem in ("results",) else p.stem
+
+
+def _records(df: pd.DataFrame, runs: list[tuple[str, list[Row]]]) -> list[dict[str, Any]]:
+    """merged.json: the merged table's lines with each value taken from its Row (the table's
+    index is the position in the runs' rows), so ``None`` stays null and non-finite numbers
+    are written like every results file (:func:`results.json_value`)."""
+    flat = [(label, r) for label, rows in runs for r in rows]
+    out = []
+    for i, cell in zip(df.index, df["cell"], strict=True):
+        label, r = flat[int(i)]
+        d = r.to_json()
+        d.pop("settings")
+        out.append({c: label if c == "run" else cell if c == "cell" else d[c] for c in df.columns})
+    return out
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -72,8 +90,9 @@ def main(args: argparse.Namespace) -> int:
         df.to_csv(out / "merged.csv", index=False)
         written.append(out / "merged.csv")
     if "json" in args.format:
-        records = json.loads(df.to_json(orient="records"))  # NaN -> null
-        (out / "merged.json").write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
+        (out / "merged.json").write_text(
+            json.dumps(_records(df, runs), indent=1) + "\n", encoding="utf-8"
+        )
         written.append(out / "merged.json")
     if "md" in args.format:
         (out / "trend.md").write_text(
@@ -81,6 +100,7 @@ def main(args: argparse.Namespace) -> int:
         )
         written.append(out / "trend.md")
     print(
-        f"{len(df)} rows from {len(set(labels))} runs; wrote {', '.join(str(w) for w in written)}"
+        f"{len(df)} rows from {len(set(labels))} runs; "
+        f"wrote {visible(', '.join(str(w) for w in written))}"
     )
     return EXIT_OK
