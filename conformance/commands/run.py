@@ -13,7 +13,7 @@ from ..dtypes import DTYPE_NAMES
 from ..errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
 from ..report import environment
 from ..runner import RunOptions, run
-from .diff import add_gate_options
+from .diff import add_gate_options, compare, say_verdict
 from .report import formats_arg, read_results
 
 
@@ -74,8 +74,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--baseline",
         metavar="FILE",
-        help="gate against this earlier results file or report dir: exit 1 only on "
-        "regressions (see `conformance diff`); writes gate.md to the report dir",
+        help="gate against this earlier results file or report dir: exit 1 only when the "
+        "gate fails (see `conformance diff`); writes gate.md to the report dir",
     )
     p.add_argument(
         "--known",
@@ -132,7 +132,7 @@ def main(args: argparse.Namespace) -> int:
         known = known_mod.apply(result.rows, entries)
     gate_result = None
     if base_rows is not None:
-        gate_result = gate.compare(base_rows, result.rows, args.ulp_threshold)
+        gate_result = compare(base_rows, result.rows, args)
         gate_md = gate.markdown(gate_result, args.baseline, f"{args.report_dir} (this run)")
     print(report.console_summary(result.rows))
     if known is not None:
@@ -147,9 +147,9 @@ def main(args: argparse.Namespace) -> int:
         gate_md=gate_md if gate_result is not None else None,
     )
     if gate_result is not None:
-        (Path(args.report_dir) / "gate.md").write_text(gate_md, encoding="utf-8")
         print()
         print(gate_md)
+        say_verdict(gate_result)
     print(
         f"{len(result.rows)} rows in {result.seconds:.1f}s; wrote {', '.join(str(w) for w in written)}"
     )
