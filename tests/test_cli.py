@@ -40,7 +40,7 @@ def test_wrong_expected_value_exits_1_and_names_everything(
 ) -> None:
     path = write_case("wrong.yaml", WRONG)
     code, out, _ = cli(
-        "run", str(path), "--framework", "numpy", "--report-dir", str(tmp_path), "--quiet"
+        "run", str(path), "--framework", "numpy", "--report-dir", str(tmp_path / "r"), "--quiet"
     )
     assert code == 1
     line = next(s for s in out.splitlines() if "FAIL" in s)
@@ -53,13 +53,14 @@ def test_malformed_case_exits_2_and_valid_cases_still_run(
 ) -> None:
     write_case("ok.yaml", WRONG.replace("2.5", "2.0").replace("wrong-expected", "ok"))
     bad = write_case("broken.yaml", "inputs:\n  x: [[1, 2]]\nparams:\n  weight: [[1, 2, 3]]\n")
+    out = tmp_path / "r"
     code, _, err = cli(
-        "run", str(bad.parent), "--framework", "numpy", "--report-dir", str(tmp_path), "--quiet"
+        "run", str(bad.parent), "--framework", "numpy", "--report-dir", str(out), "--quiet"
     )
     assert code == 2
     assert f"{bad.name}:4: params.weight: in_features is 3 here but 2 from inputs.x" in err
     assert "Traceback" not in err
-    assert {r["case"] for r in load_results(tmp_path)} == {"ok"}
+    assert {r["case"] for r in load_results(out)} == {"ok"}
 
 
 def test_validate_exit_codes(cli: Cli, write_case) -> None:

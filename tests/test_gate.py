@@ -211,7 +211,9 @@ def test_run_writes_every_format_and_gates_against_a_baseline(cli: Cli, tmp_path
     assert code == 1 and "gate failed: 1 regression (missing from the candidate 1)" in err
     assert "a-case-this-run-lost" in (cand / "gate.md").read_text(encoding="utf-8")
     assert cli(*args, "--baseline", str(bigger), "--allow-missing")[0] == 0
-
+    # a report dir that is not one is refused before the run, not after
+    code, _, err = cli("run", str(seed), "--framework", "numpy", "--report-dir", str(tmp_path))
+    assert code == 2 and "refusing to replace" in err
     code, _, err = cli("run", str(seed), "--baseline", str(tmp_path / "missing.json"))
     assert code == 2 and "missing.json: no such file" in err
 

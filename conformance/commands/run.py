@@ -108,6 +108,7 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"{p}: no such file or directory")
     # read the baseline and known deviations first: a bad file fails before the run
     base_rows = read_results(args.baseline) if args.baseline else None
+    report.check_out_dir(Path(args.report_dir))
     known_file = known_file_for(args)
     entries = known_mod.load(Path(known_file)) if known_file else None
     say = (
