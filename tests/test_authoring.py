@@ -13,17 +13,18 @@ import numpy as np
 import pytest
 
 from conformance import dtypes as D
-from conformance.authoring import _num, dtype_text
-from conformance.commands.schema import SCHEMA_FILE, schema_text
+from conformance.casefile import dtype_text
+from conformance.commands.schema import schema_text
 from conformance.literals import parse_literal
 from conformance.loader import load_cases
-from conformance.schema import CASE_SCHEMA
+from conformance.schema import CASE_SCHEMA, SCHEMA_FILE
+from conformance.yamlio import number
 
 Cli = Callable[..., tuple[int, str, str]]
 
 
 def _read_back(text: str, dtype: str) -> tuple[float, float]:
-    lit = parse_literal(_num(text))
+    lit = parse_literal(number(text))
     dt = D.get(dtype)
     return float(lit.rounded(dt)), float(lit.slack(dt))
 

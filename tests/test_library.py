@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from conformance.cases import BUNDLED_CASES
 from conformance.loader import discover, load_cases
+from conformance.schema import SCHEMA_FILE
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -41,6 +43,8 @@ def test_library_folders_cover_the_issue() -> None:
 
 def test_import_onnx_reproduces_committed_cases(cli: Cli, tmp_path: Path) -> None:
     pytest.importorskip("onnx")
+    (tmp_path / "schema").mkdir()
+    shutil.copy(SCHEMA_FILE, tmp_path / "schema")
     out_dir = tmp_path / "cases" / "onnx"
     code, out, _ = cli("import", "onnx", "--out", str(out_dir))
     assert code == 0, out
