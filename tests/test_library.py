@@ -1,4 +1,5 @@
-"""The bundled case library: size, validity, descriptions, and the ONNX import."""
+"""The bundled case library: size, validity, descriptions, the generator that wrote it, and the
+ONNX import."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance import library
 from conformance.cases import BUNDLED_CASES
 from conformance.loader import discover, load_cases
 from conformance.schema import SCHEMA_FILE
@@ -41,11 +43,36 @@ def test_library_folders_cover_the_issue() -> None:
     assert dtypes == {"float16", "bfloat16", "float32", "float64"}
 
 
-def test_import_onnx_reproduces_committed_cases(cli: Cli, tmp_path: Path) -> None:
-    pytest.importorskip("onnx")
+def _suite_root(tmp_path: Path) -> Path:
+    """A suite root like the repository's: ``cases/`` beside ``schema/case.schema.json``."""
     (tmp_path / "schema").mkdir()
     shutil.copy(SCHEMA_FILE, tmp_path / "schema")
-    out_dir = tmp_path / "cases" / "onnx"
+    return tmp_path
+
+
+def _generated_files(cases: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(cases).as_posix(): p.read_bytes()
+        for p in sorted(cases.rglob("*.yaml"))
+        if p.read_text(encoding="utf-8").split("\n")[1] == f"# {library.HEADER}"
+    }
+
+
+def test_the_generator_writes_exactly_the_committed_library(tmp_path: Path) -> None:
+    cases = _suite_root(tmp_path) / "cases"
+    lib = library.generate(cases)
+    _filled, errors = library.fill(lib, say=lambda _line: None)
+    assert errors == 0
+    made, committed = _generated_files(cases), _generated_files(BUNDLED_CASES)
+    assert len(made) == len(lib.written) >= 150
+    assert sorted(made) == sorted(committed)
+    differ = [rel for rel in made if made[rel] != committed[rel]]
+    assert not differ, f"regenerate with tools/gen_library.py: {differ[:10]}"
+
+
+def test_import_onnx_reproduces_committed_cases(cli: Cli, tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    out_dir = _suite_root(tmp_path) / "cases" / "onnx"
     code, out, _ = cli("import", "onnx", "--out", str(out_dir))
     assert code == 0, out
     assert "skipped gemm_alpha" in out and "skipped gemm_default_matrix_bias" in out
