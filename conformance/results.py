@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 STATUSES = ("pass", "fail", "error", "skip", "known")
-OPS = ("affine", "sigmoid", "init")
 
 
 @dataclass

@@ -22,8 +22,7 @@ from typing import Any
 from ..known import KnownReport
 from ..outputs import OUTPUTS_FILE, OutputStore
 from ..results import Row, write_csv, write_json
-from . import environment, html, junit, plots
-from . import markdown as _markdown
+from . import environment, html, junit, markdown, plots
 from .bundle import Bundle
 from .tables import frame, parity_table, status_counts
 
@@ -41,25 +40,11 @@ __all__ = [
     "FORMATS",
     "Bundle",
     "console_summary",
-    "environment_lines",
     "frame",
-    "markdown",
     "parity_table",
     "status_counts",
     "write",
 ]
-
-
-def environment_lines(rows: list[Row]) -> list[str]:
-    return [
-        f"- **{f['framework']}** {f['version']} on {f['devices']}"
-        + (f" ({f['settings']})" if f["settings"] else "")
-        for f in environment.frameworks(rows)
-    ]
-
-
-def markdown(rows: list[Row], title: str = "Parity report") -> str:
-    return _markdown.render(Bundle(rows, title=title))
 
 
 def write(
@@ -113,7 +98,7 @@ def write(
         elif fmt == "md":
             links = {n: f"plots/{n}" for n in images}
             p.write_text(
-                _markdown.render(b, links, "repro" if b.snippets else None), encoding="utf-8"
+                markdown.render(b, links, "repro" if b.snippets else None), encoding="utf-8"
             )
         elif fmt == "html":
             p.write_text(html.render(b, images), encoding="utf-8")
