@@ -27,7 +27,7 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from decimal import Context, Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -100,7 +100,7 @@ def dtype_text(value: float, dtype: str) -> str:
         text = f"{v:.{digits - 1}e}"
         dec = Decimal(text)
         if Fraction(dec) == Fraction(v):
-            out = _plain(dec.normalize())
+            out = _plain(dec.normalize(Context(prec=digits)))  # no rounding: digits fit
             break
         if _inside(text, v, dt):
             out = _plain(dec)

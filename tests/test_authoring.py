@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from decimal import localcontext
 from pathlib import Path
 
 import ml_dtypes
@@ -52,6 +53,15 @@ def test_dtype_text_reads_back_exactly_and_tightly(dtype: str) -> None:
         # The printed-output reading (± half a unit of the last digit) stays inside the value's
         # own rounding interval: less than half an ulp, so it never widens a comparison.
         assert slack < float(D.ulp_of(np.array([v]), dt)[0]) / 2 or slack == 0, (text, slack)
+
+
+def test_dtype_text_does_not_depend_on_the_decimal_context() -> None:
+    values = [1024.5, 2.0**-24, 0.1, float(np.float32(0.38391373)), 5e-324, 1 - 2.0**-53]
+    want = [dtype_text(v, "float64") for v in values]
+    for prec in (3, 60):
+        with localcontext() as ctx:
+            ctx.prec = prec
+            assert [dtype_text(v, "float64") for v in values] == want, prec
 
 
 def test_dtype_text_short_and_special() -> None:

@@ -40,10 +40,11 @@ def test_yaml12_numbers_and_specials(write_case: Callable[[str, str], Path]) -> 
 def test_decimal_literals_round_once_to_each_dtype(write_case: Callable[[str, str], Path]) -> None:
     # d = (float32 midpoint between 1 and 1+2**-23) + 2**-80: float64 rounds it onto the
     # midpoint, after which float32 rounds to even (1.0). Rounded once, it must go up.
-    from decimal import Decimal, getcontext
+    from decimal import Decimal, localcontext
 
-    getcontext().prec = 60
-    d = Decimal(1) + Decimal(2) ** -24 + Decimal(2) ** -80
+    with localcontext() as ctx:  # never the process-wide context: other tests share it
+        ctx.prec = 60
+        d = Decimal(1) + Decimal(2) ** -24 + Decimal(2) ** -80
     path = write_case("dr.yaml", f'dtypes: [float32]\ninputs:\n  z: ["{d}"]\n')
     cases, errors = load_cases([path])
     assert errors == []
