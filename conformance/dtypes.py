@@ -82,9 +82,7 @@ def round_pair(hi: np.ndarray, lo: np.ndarray, dt: DType) -> np.ndarray:
     return round_scaled(hi, lo, 0, dt)
 
 
-def round_scaled(
-    hi: np.ndarray, lo: np.ndarray, k: np.ndarray | int, dt: DType
-) -> np.ndarray:
+def round_scaled(hi: np.ndarray, lo: np.ndarray, k: np.ndarray | int, dt: DType) -> np.ndarray:
     """Round the exact values ``(hi + lo) * 2**k`` to ``dt`` (nearest, ties to even).
 
     ``hi``/``lo`` follow :func:`round_pair`'s contract; the power of two ``2**k`` is kept apart so

@@ -38,7 +38,6 @@ from . import boundedio, escape
 from .errors import UsageError
 
 STATUSES = ("pass", "fail", "error", "skip", "known")
-OPS = ("affine", "sigmoid", "init")
 
 
 @dataclass

@@ -10,9 +10,6 @@ from pathlib import Path
 from ..errors import EXIT_FAIL, EXIT_OK
 from ..schema import CASE_SCHEMA
 
-# The committed copy, for editors (README "Editor support"); tests keep it equal to the code.
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "case.schema.json"
-
 
 def schema_text() -> str:
     return json.dumps(CASE_SCHEMA, indent=2, ensure_ascii=False) + "\n"

@@ -27,8 +27,7 @@ from .. import atomicdir
 from ..known import KnownReport
 from ..outputs import OUTPUTS_FILE, OutputStore
 from ..results import Row, write_csv, write_json
-from . import environment, html, junit, plots
-from . import markdown as _markdown
+from . import environment, html, junit, markdown, plots
 from .bundle import Bundle
 from .tables import frame, parity_table, status_counts
 
@@ -47,25 +46,11 @@ __all__ = [
     "Bundle",
     "check_out_dir",
     "console_summary",
-    "environment_lines",
     "frame",
-    "markdown",
     "parity_table",
     "status_counts",
     "write",
 ]
-
-
-def environment_lines(rows: list[Row]) -> list[str]:
-    return [
-        f"- **{f['framework']}** {f['version']} on {f['devices']}"
-        + (f" ({f['settings']})" if f["settings"] else "")
-        for f in environment.frameworks(rows)
-    ]
-
-
-def markdown(rows: list[Row], title: str = "Parity report") -> str:
-    return _markdown.render(Bundle(rows, title=title))
 
 
 #: every name a report directory's own files and folders can have; anything else in the
@@ -173,7 +158,7 @@ def _write_into(
         elif fmt == "md":
             links = {n: f"plots/{n}" for n in images}
             p.write_text(
-                _markdown.render(b, links, "repro" if b.snippets else None), encoding="utf-8"
+                markdown.render(b, links, "repro" if b.snippets else None), encoding="utf-8"
             )
         elif fmt == "html":
             p.write_text(html.render(b, images), encoding="utf-8")

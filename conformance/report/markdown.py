@@ -6,7 +6,6 @@ import math
 
 import pandas as pd
 
-from . import tables
 from .bundle import Bundle
 
 BOUND_NOTE = {
@@ -129,7 +128,3 @@ def render(b: Bundle, images: dict[str, str] | None = None, repro_dir: str | Non
         "",
     ]
     return "\n".join(parts).rstrip() + "\n"
-
-
-def counts_text(b: Bundle) -> str:
-    return tables.status_counts(b.rows).to_string() if b.rows else "(no rows)"
