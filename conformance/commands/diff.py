@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .. import gate
+from .. import escape, gate
 from .. import known as known_mod
 from ..errors import EXIT_FAIL, EXIT_OK
 from .report import read_results
@@ -64,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
         lines = known.lines()
         if lines:
             text += "\n### Known-deviations file\n\n" + "\n".join(f"- {x}" for x in lines) + "\n"
-    sys.stdout.write(text)
+    sys.stdout.write(escape.terminal(text))
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     if args.json:

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from .. import escape
 from ..errors import EXIT_OK, UsageError
 from ..report import trend
 from ..results import Row
@@ -81,6 +82,7 @@ def main(args: argparse.Namespace) -> int:
         )
         written.append(out / "trend.md")
     print(
-        f"{len(df)} rows from {len(set(labels))} runs; wrote {', '.join(str(w) for w in written)}"
+        f"{len(df)} rows from {len(set(labels))} runs; wrote "
+        + escape.visible(", ".join(str(w) for w in written))
     )
     return EXIT_OK
