@@ -8,6 +8,7 @@ them on output written with the escaping switched off, so none of them can pass 
 
 from __future__ import annotations
 
+import csv
 import importlib
 import json
 import re
@@ -448,6 +449,10 @@ def test_merge_trend_is_inert(tmp_path: Path, cli: Callable[..., tuple[int, str,
     assert code == 0, err
     assert terminal_problems(out + err) == []
     md = (where / "trend.md").read_text(encoding="utf-8")
+    with (where / "merged.csv").open(newline="", encoding="utf-8") as fh:
+        cells = [c for line in csv.reader(fh) for c in line]
+    assert "'" + PAYLOADS[12] in " ".join(cells)  # shown, with the apostrophe
+    assert not [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r"))]
     assert markdown_problems(md, _headings({r.framework for r in rows})) == []
 
 

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from .. import escape
 from ..errors import EXIT_OK, UsageError
 from ..report import trend
@@ -25,6 +27,15 @@ def _formats(text: str) -> list[str]:
             f"unknown format(s) {', '.join(bad)}; choose from md,csv,json,all"
         )
     return fs
+
+
+def _csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """String cells no spreadsheet evaluates (see :func:`conformance.escape.csv_cell`)."""
+    safe = df.copy()
+    for col in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[col]):
+            safe[col] = safe[col].map(lambda v: escape.csv_cell(v) if isinstance(v, str) else v)
+    return safe
 
 
 def default_label(path: str) -> str:
@@ -70,7 +81,7 @@ def main(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     if "csv" in args.format:
-        df.to_csv(out / "merged.csv", index=False)
+        _csv_safe(df).to_csv(out / "merged.csv", index=False, errors="backslashreplace")
         written.append(out / "merged.csv")
     if "json" in args.format:
         records = json.loads(df.to_json(orient="records"))  # NaN -> null
