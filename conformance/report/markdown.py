@@ -71,7 +71,7 @@ def table(
             cells.append(escape.markdown(fmt(v)) if fmt else _text(v, floatfmt))
         body.append(cells)
     numeric = [False] * (len(heads) - len(df.columns)) + [
-        pd.api.types.is_numeric_dtype(df[c]) and str(c) not in formats for c in df.columns
+        pd.api.types.is_numeric_dtype(df[c]) for c in df.columns
     ]
     return tabulate(
         body,
