@@ -113,7 +113,11 @@ def main(args: argparse.Namespace) -> int:
     say = (
         (lambda _m: None)
         if args.quiet
-        else (lambda m: print(f"[conformance] {escape.visible(m)}", file=sys.stderr))
+        else (
+            lambda m: print(
+                f"[conformance] {escape.visible(m, escape.LINE_LIMIT)}", file=sys.stderr
+            )
+        )
     )
     options = RunOptions(
         paths=paths,
