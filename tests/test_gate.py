@@ -58,7 +58,7 @@ def test_worse_framework_exits_1_with_readable_diff(cli: Cli, tmp_path: Path) ->
     )
     assert code == 1
     assert "❌ Conformance gate: 2 regressions" in out
-    assert "| torch | 2\\.13.0 | 2\\.14.0 |" in out  # version changes (Markdown-escaped)
+    assert "| torch | 2.13.0 | 2.14.0 |" in out  # version changes
     assert "| torch | threads | 2 | 4 |" in out  # settings changes
     assert "| pass 0 ulp | fail 9 ulp | pass → fail |" in out
     assert "max ULP grew by 3 (threshold 2)" in out

@@ -100,7 +100,7 @@ def main(args: argparse.Namespace) -> int:
                 + "\n".join(f"- {escape.markdown(x)}" for x in lines)
                 + "\n"
             )
-    sys.stdout.write(text)
+    sys.stdout.write(escape.terminal(text))
     say_verdict(res)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

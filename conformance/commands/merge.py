@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from .. import escape
 from ..errors import EXIT_OK, UsageError
-from ..escape import visible
 from ..report import trend
 from ..results import Row
 from .report import read_results
@@ -28,6 +28,15 @@ def _formats(text: str) -> list[str]:
             f"unknown format(s) {', '.join(bad)}; choose from md,csv,json,all"
         )
     return fs
+
+
+def _csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """String cells no spreadsheet evaluates (see :func:`conformance.escape.csv_cell`)."""
+    safe = df.copy()
+    for col in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[col]):
+            safe[col] = safe[col].map(lambda v: escape.csv_cell(v) if isinstance(v, str) else v)
+    return safe
 
 
 def default_label(path: str) -> str:
@@ -87,7 +96,7 @@ def main(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     if "csv" in args.format:
-        df.to_csv(out / "merged.csv", index=False)
+        _csv_safe(df).to_csv(out / "merged.csv", index=False, errors="backslashreplace")
         written.append(out / "merged.csv")
     if "json" in args.format:
         (out / "merged.json").write_text(
@@ -100,7 +109,7 @@ def main(args: argparse.Namespace) -> int:
         )
         written.append(out / "trend.md")
     print(
-        f"{len(df)} rows from {len(set(labels))} runs; "
-        f"wrote {visible(', '.join(str(w) for w in written))}"
+        f"{len(df)} rows from {len(set(labels))} runs; wrote "
+        + escape.visible(", ".join(str(w) for w in written))
     )
     return EXIT_OK

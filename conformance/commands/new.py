@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import escape
 from ..casefile import CaseText, schema_ref
 from ..dtypes import DTYPE_NAMES
 from ..errors import EXIT_OK, UsageError
@@ -148,5 +149,6 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"{target} exists; pick another name or pass --force")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(scaffold(args, target), encoding="utf-8")
-    print(f"wrote {target}; next: conformance fill {target}")
+    shown = escape.visible(target)
+    print(f"wrote {shown}; next: conformance fill {shown}")
     return EXIT_OK

@@ -42,6 +42,26 @@ def read_side_files(path: str) -> tuple[OutputStore | None, dict[str, Any] | Non
     return store, env
 
 
+def written_text(out_dir: Path, written: list[Path]) -> str:
+    """``wrote DIR: parity.md, results.json, plots/ (3 files)`` for the terminal."""
+    names: list[str] = []
+    folders: dict[str, int] = {}
+    for w in written:
+        try:
+            rel = w.relative_to(out_dir)
+        except ValueError:
+            names.append(str(w))
+            continue
+        if len(rel.parts) > 1:
+            folders[rel.parts[0]] = folders.get(rel.parts[0], 0) + 1
+        elif w.is_dir():
+            folders.setdefault(rel.name, 0)
+        else:
+            names.append(rel.name)
+    names += [f"{d}/ ({n} files)" if n else f"{d}/" for d, n in folders.items()]
+    return escape.visible(f"wrote {out_dir}: {', '.join(names)}", escape.LINE_LIMIT)
+
+
 def formats_arg(text: str) -> list[str]:
     formats = [f.strip() for f in text.split(",") if f.strip()]
     if "all" in formats:
@@ -103,6 +123,6 @@ def main(args: argparse.Namespace) -> int:
     print(report.console_summary(rows))
     if known is not None:
         for line in known.lines():
-            print(line)
-    print(f"{len(rows)} rows; wrote {escape.visible(', '.join(str(w) for w in written))}")
+            print(escape.visible(line, escape.LINE_LIMIT))
+    print(f"{len(rows)} rows; {written_text(out, written)}")
     return EXIT_OK

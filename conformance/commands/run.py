@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import gate, report
+from .. import escape, gate, report
 from .. import known as known_mod
 from ..cases import BUNDLED_CASES
 from ..dtypes import DTYPE_NAMES
@@ -14,7 +14,7 @@ from ..errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
 from ..report import environment
 from ..runner import RunOptions, run
 from .diff import add_gate_options, compare, say_verdict
-from .report import formats_arg, read_results
+from .report import formats_arg, read_results, written_text
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -114,7 +114,11 @@ def main(args: argparse.Namespace) -> int:
     say = (
         (lambda _m: None)
         if args.quiet
-        else (lambda m: print(f"[conformance] {m}", file=sys.stderr))
+        else (
+            lambda m: print(
+                f"[conformance] {escape.visible(m, escape.LINE_LIMIT)}", file=sys.stderr
+            )
+        )
     )
     options = RunOptions(
         paths=paths,
@@ -127,7 +131,7 @@ def main(args: argparse.Namespace) -> int:
     )
     result = run(options, progress=say)
     for e in result.errors:
-        print(e, file=sys.stderr)
+        print(escape.visible(e, escape.LINE_LIMIT), file=sys.stderr)
     known = None
     if entries is not None:
         known = known_mod.apply(result.rows, entries)
@@ -137,7 +141,8 @@ def main(args: argparse.Namespace) -> int:
         gate_md = gate.markdown(gate_result, args.baseline, f"{args.report_dir} (this run)")
     print(report.console_summary(result.rows))
     if known is not None:
-        print("\n".join(known.lines()))
+        for line in known.lines():
+            print(escape.visible(line, escape.LINE_LIMIT))
     written = report.write(
         result.rows,
         Path(args.report_dir),
@@ -149,10 +154,11 @@ def main(args: argparse.Namespace) -> int:
     )
     if gate_result is not None:
         print()
-        print(gate_md)
+        print(escape.terminal(gate_md))
         say_verdict(gate_result)
     print(
-        f"{len(result.rows)} rows in {result.seconds:.1f}s; wrote {', '.join(str(w) for w in written)}"
+        f"{len(result.rows)} rows in {result.seconds:.1f}s; "
+        + written_text(Path(args.report_dir), written)
     )
     if result.errors:
         return EXIT_USAGE

@@ -23,13 +23,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .. import atomicdir
+from .. import atomicdir, escape
 from ..known import KnownReport
 from ..outputs import OUTPUTS_FILE, OutputStore
 from ..results import Row, write_csv, write_json
 from . import environment, html, junit, markdown, plots
 from .bundle import Bundle
-from .tables import frame, parity_table, status_counts
+from .tables import fmt_budget, frame, parity_table, status_counts
 
 FORMATS = ("md", "html", "csv", "json", "junit")
 FILES = {
@@ -143,7 +143,10 @@ def _write_into(
         if b.snippets:
             (out_dir / "repro").mkdir(exist_ok=True)
             for s in b.snippets.values():
-                (out_dir / "repro" / s.name).write_text(s.code, encoding="utf-8")
+                # a lone surrogate from a results file cannot be encoded: written escaped
+                (out_dir / "repro" / s.name).write_text(
+                    s.code, encoding="utf-8", errors="backslashreplace"
+                )
             written.append("repro")
     _pause_for_tests()
     if gate_md is not None:
@@ -177,17 +180,35 @@ def _pause_for_tests() -> None:
         time.sleep(float(seconds))
 
 
+#: Longest field (case id, path, message...) and line the console summary prints.
+FIELD_LIMIT = 120
+LINE_LIMIT = 400
+
+
 def console_summary(rows: list[Row], limit: int = 25) -> str:
+    """Status counts per framework and the first ``limit`` failing rows, for a terminal:
+    every string from the rows is shown with its control characters escaped and cut short."""
     counts = status_counts(rows)
-    lines = [counts.to_string() if not counts.empty else "(no rows)"]
+    if counts.empty:
+        lines = ["(no rows)"]
+    else:
+        counts.index = [escape.visible(fw, 40) for fw in counts.index]
+        lines = counts.to_string().split("\n")
     bad = [r for r in rows if r.status in ("fail", "error")]
     if bad:
         lines.append("")
         lines.append(f"{len(bad)} failing/erroring rows:")
         for r in bad[:limit]:
-            lines.append(
-                f"  {r.status.upper()} {r.case} [{r.dtype} {r.op}] {r.framework} {r.path}: {r.message}"
+            f = {
+                k: escape.visible(getattr(r, k), FIELD_LIMIT)
+                for k in ("case", "dtype", "op", "framework", "path", "message")
+            }
+            budget = f", {fmt_budget(r.budget_used)} of tol" if r.budget_used is not None else ""
+            line = (
+                f"  {r.status.upper()} {f['case']} [{f['dtype']} {f['op']}] {f['framework']} "
+                f"{f['path']}{budget}: {f['message']}"
             )
+            lines.append(escape.visible(line, LINE_LIMIT))
         if len(bad) > limit:
             lines.append(f"  ... and {len(bad) - limit} more (see the report)")
     known = sum(r.status == "known" for r in rows)
