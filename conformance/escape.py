@@ -129,10 +129,11 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 def csv_cell(text: str) -> str:
     """A string cell no spreadsheet evaluates: one that starts like a formula gets a leading
-    apostrophe (OWASP CSV injection). Numeric columns are written as numbers, not through this."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    apostrophe (OWASP CSV injection), and so does one that already starts with an apostrophe,
+    so that reading back is lossless. Numeric columns are written as numbers, not through this."""
+    return "'" + text if text.startswith((*_FORMULA_START, "'")) else text
 
 
 def uncsv_cell(text: str) -> str:
     """Inverse of :func:`csv_cell` for reading a results.csv back."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
+    return text[1:] if text.startswith("'") else text

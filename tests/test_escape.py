@@ -63,7 +63,7 @@ def test_xml_text_always_parses() -> None:
 
 
 def test_csv_cells_never_start_a_formula_and_round_trip() -> None:
-    for text in ("=1+2", "+1", "-inf", "@SUM(A1)", "\tx", "plain", "'quoted"):
+    for text in ("=1+2", "+1", "-inf", "@SUM(A1)", "\tx", "plain", "'quoted", "'=x", "''"):
         cell = escape.csv_cell(text)
         assert not cell.startswith(("=", "+", "-", "@", "\t"))
         assert escape.uncsv_cell(cell) == text
