@@ -21,8 +21,8 @@ report: $(STAMP)
 	$(BIN)/conformance run --report-dir reports
 
 lint: $(STAMP)
-	$(BIN)/ruff check conformance tests benchmarks
-	$(BIN)/ruff format --check conformance tests benchmarks
+	$(BIN)/ruff check conformance tests benchmarks tools
+	$(BIN)/ruff format --check conformance tests benchmarks tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

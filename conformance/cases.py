@@ -6,10 +6,11 @@ Loading and validation live in :mod:`conformance.loader`, number parsing in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -32,6 +33,15 @@ PARAM_PINS = ("weight", "kernel", "bias")
 
 
 Source = Literal | Generated
+T = TypeVar("T")
+
+
+def for_dtype(per: Mapping[str, T], dtype: str) -> T | None:
+    """The entry for ``dtype`` of a per-dtype mapping (``expected``, ``tolerance``, pins), else
+    its ``"*"`` entry (all dtypes), else None. An explicit entry wins even when it is empty."""
+    if dtype in per:
+        return per[dtype]
+    return per.get("*")
 
 
 @dataclass(frozen=True)

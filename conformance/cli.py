@@ -14,6 +14,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from . import escape
 from .errors import EXIT_USAGE, UsageError
 
 COMMANDS = (
@@ -52,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except UsageError as exc:
-        print(f"conformance: error: {exc}", file=sys.stderr)
+        print(f"conformance: error: {escape.visible(exc, escape.LINE_LIMIT)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -11,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import dtypes as D
+from .cases import for_dtype
 from .compare import Metrics, measure
 from .planning import Unit
 from .reference import Reference
@@ -43,7 +44,7 @@ def init_rows(u: Unit, fw: FrameworkRun) -> list[Row]:
     case = u.case
     rows = []
     for name, per in case.pins.items():
-        lit = per.get(u.dtype) or per.get("*")
+        lit = for_dtype(per, u.dtype)
         if lit is None:
             continue
         drawn = u.drawn
@@ -71,10 +72,12 @@ def init_rows(u: Unit, fw: FrameworkRun) -> list[Row]:
         admitted = lit.contains(y, dt)
         m = measure(y, lit.rounded(dt), dt)
         m.n_bad = int(np.count_nonzero(~admitted))
-        if m.n_bad:  # name a value the pin does not admit
-            idx = tuple(int(i) for i in np.argwhere(~admitted)[0])
+        if m.n_bad:  # name the value the pin admits least (the largest ULP distance)
+            pinned = lit.rounded(dt)
+            ulps = np.where(admitted, -1.0, D.ulp_distance(y, pinned, dt))
+            idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(ulps)), y.shape))
             m.worst_index, m.worst_value = idx, float(y[idx])
-            m.worst_target = float(lit.rounded(dt)[idx])
+            m.worst_target, m.worst_ulp = float(pinned[idx]), float(ulps[idx])
         printed = not bool(lit.point(dt).all())
         r.tolerance = "exact" + (
             "; printed digits: ± half a unit of the last digit" if printed else ""
@@ -86,8 +89,8 @@ def init_rows(u: Unit, fw: FrameworkRun) -> list[Row]:
             within = " beyond its printed digits" if printed else ""
             r.message = (
                 f"drawn {name}{r.worst_index} = {m.worst_value!r} differs from the pin "
-                f"{m.worst_target!r}{within} ({m.n_bad} of {m.n} values differ; did the "
-                f"{case.init} random stream change?)"
+                f"{m.worst_target!r}{within} by {_ulp_text(m.worst_ulp or 0.0)} ({m.n_bad} of "
+                f"{m.n} values differ; did the {case.init} random stream change?)"
             )
         rows.append(r)
     return rows

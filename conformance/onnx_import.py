@@ -3,21 +3,27 @@
 ``onnx.backend.test.case.node.collect_testcases`` builds each test in memory (model plus
 input/output arrays). A test becomes a case when it is a dense layer: Gemm with alpha = beta = 1,
 transA = 0, either transB, and a bias that is absent or broadcast along the batch (a scalar,
-(1,), (N,) or (1, N)); MatMul of two 2-D arrays; Sigmoid of any shape. Inputs and ONNX's
-expected outputs are written with the digits each needs to read back as exactly ONNX's values
-in their dtype. ``onnx`` is imported here only, lazily (optional extra ``onnx``).
+(1,), (N,) or (1, N)); MatMul of two 2-D arrays; Sigmoid of any shape. Inputs are written
+with the digits each needs to read back as exactly ONNX's values in their dtype. The expected
+outputs pinned are the exact reference's (a pin checks the case file, and ONNX's outputs are
+NumPy's float32 arithmetic, not exact); how far ONNX's own expected output is from the exact
+reference is stated in the case's comment. ``onnx`` is imported here only, lazily (optional
+extra ``onnx``).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .authoring import texts
+from . import dtypes as D
+from .casefile import CaseText, schema_ref, texts
+from .reference import reference
 
 _DTYPES = {"float16": "float16", "float32": "float32", "float64": "float64", "bfloat16": "bfloat16"}
 
@@ -29,32 +35,25 @@ class Imported:
     reason: str = ""
 
 
-def _flow(nested: Any) -> str:
-    if isinstance(nested, list):
-        return "[" + ", ".join(_flow(n) for n in nested) + "]"
-    return str(nested)
-
-
-def _rows(key: str, nested: Any, indent: str) -> list[str]:
-    """``key:`` followed by one flow row per line for 2-D+ arrays, else one flow line."""
-    if isinstance(nested, list) and len(nested) > 1 and isinstance(nested[0], list):
-        return [f"{indent}{key}:"] + [f"{indent}  - {_flow(r)}" for r in nested]
-    return [f"{indent}{key}: {_flow(nested)}"]
-
-
-def _case_text(name: str, op: str, desc: str, dtype: str, body: list[str]) -> str:
-    lines = [
-        "# yaml-language-server: $schema=../../schema/case.schema.json",
-        f"# Imported by `conformance import onnx` from the onnx package's backend node test {name}",
-        "# (onnx.backend.test.case.node). Values are ONNX's, written with the digits that read",
-        f"# back as exactly its {dtype} values; expected is ONNX's own output (computed with NumPy).",
-        "description: >",
-        f"  {desc}",
-        f"tags: [onnx, {op.lower()}]",
-        f"dtypes: [{dtype}]",
-        *body,
-    ]
-    return "\n".join(lines) + "\n"
+def _case_text(
+    schema: str,
+    name: str,
+    op: str,
+    desc: str,
+    dtype: str,
+    body: Callable[[CaseText], object],
+    onnx_vs_exact: str,
+) -> str:
+    doc = CaseText(schema).comment(
+        f"Imported by `conformance import onnx` from the onnx package's backend node test {name}\n"
+        "(onnx.backend.test.case.node). Inputs are ONNX's, written with the digits that read\n"
+        f"back as exactly its {dtype} values; expected is the exact reference.\n{onnx_vs_exact}"
+    )
+    doc.folded("description", desc)
+    doc.field("tags", ["onnx", op.lower()])
+    doc.field("dtypes", [dtype])
+    body(doc)
+    return doc.text()
 
 
 def _dtype_of(arr: np.ndarray) -> str | None:
@@ -62,24 +61,31 @@ def _dtype_of(arr: np.ndarray) -> str | None:
 
 
 def convert(
-    name: str, op: str, attrs: dict[str, Any], inputs: list[np.ndarray], outputs: list[np.ndarray]
+    name: str,
+    op: str,
+    attrs: dict[str, Any],
+    inputs: list[np.ndarray],
+    outputs: list[np.ndarray],
+    schema: str,
 ) -> tuple[str | None, str]:
-    """(case text, "") or (None, why it is not a dense layer)."""
+    """(case text, "") or (None, why it is not a dense layer); ``schema`` is what follows
+    ``$schema=`` (:func:`conformance.casefile.schema_ref`)."""
     y = outputs[0]
     dtype = _dtype_of(y)
     if dtype is None or any(_dtype_of(a) != dtype for a in inputs):
         return None, f"dtype {y.dtype} is not one of {', '.join(_DTYPES)}"
     t = lambda a: texts(np.asarray(a, dtype=np.float64), dtype)  # noqa: E731
+    f64 = [np.asarray(a, dtype=np.float64) for a in inputs]
     if op == "Sigmoid":
-        body = [
-            "inputs:",
-            *_rows("z", t(inputs[0]), "  "),
-            "expected:",
-            "  sigmoid:",
-            *_rows(dtype, t(y), "    "),
-        ]
-        desc = f"ONNX Sigmoid backend test over shape {list(inputs[0].shape)}: our frameworks against ONNX's expected output."
-        return _case_text(name, op, desc, dtype, body), ""
+        exact = reference(dtype, z=f64[0]).sigmoid
+
+        def sigmoid(doc: CaseText) -> None:
+            doc.field("inputs").rows("z", t(inputs[0]), 2)
+            doc.field("expected").field("sigmoid", None, 2).rows(dtype, t(exact), 4)
+
+        desc = f"ONNX Sigmoid backend test over shape {list(inputs[0].shape)}: our frameworks on ONNX's inputs."
+        text = _case_text(schema, name, op, desc, dtype, sigmoid, _versus(y, exact, dtype))
+        return text, ""
     if op == "MatMul":
         a, b = inputs
         if a.ndim != 2 or b.ndim != 2:
@@ -87,17 +93,17 @@ def convert(
                 None,
                 "MatMul of arrays that are not both 2-D (batched matmul is not a dense layer)",
             )
-        body = [
-            "inputs:",
-            *_rows("x", t(a), "  "),
-            "params:",
-            *_rows("kernel", t(b), "  "),
-            "expected:",
-            "  affine:",
-            *_rows(dtype, t(y), "    "),
-        ]
+
+        exact = _affine(dtype, f64[0], f64[1].T, None)
+
+        def matmul(doc: CaseText) -> None:
+            doc.field("inputs").rows("x", t(a), 2)
+            doc.field("params").rows("kernel", t(b), 2)
+            doc.field("expected").field("affine", None, 2).rows(dtype, t(exact), 4)
+
         desc = "ONNX MatMul 2-D backend test: A @ B is a dense layer with kernel B (in, out) and no bias."
-        return _case_text(name, op, desc, dtype, body), ""
+        text = _case_text(schema, name, op, desc, dtype, matmul, _versus(y, exact, dtype))
+        return text, ""
     if op != "Gemm":
         return None, f"op {op} is not imported"
     alpha, beta = float(attrs.get("alpha", 1.0)), float(attrs.get("beta", 1.0))
@@ -122,15 +128,37 @@ def convert(
         if trans_b
         else ("kernel", "B is (K, N), the Keras kernel layout")
     )
-    body = ["inputs:", *_rows("x", t(a), "  "), "params:", *_rows(key, t(b), "  ")]
-    if bias is not None:
-        body += [
-            f"  bias: {_flow(t(bias))}"
-            + ("   # ONNX's C, broadcast to (N,)" if inputs[2].shape != (n_out,) else "")
-        ]
-    body += ["expected:", "  affine:", *_rows(dtype, t(y), "    ")]
+    broadcast = len(inputs) > 2 and inputs[2].shape != (n_out,)
+    weight = f64[1] if trans_b else f64[1].T
+    exact = _affine(dtype, f64[0], weight, None if bias is None else np.asarray(bias, np.float64))
+
+    def gemm(doc: CaseText) -> None:
+        doc.field("inputs").rows("x", t(a), 2)
+        doc.field("params").rows(key, t(b), 2)
+        if bias is not None:
+            doc.field("bias", t(bias), 2, note="ONNX's C, broadcast to (N,)" if broadcast else "")
+        doc.field("expected").field("affine", None, 2).rows(dtype, t(exact), 4)
+
     desc = f"ONNX Gemm backend test: Y = A @ B{'.T' if trans_b else ''}{' + C' if bias is not None else ''}; {note}."
-    return _case_text(name, op, desc, dtype, body), ""
+    return _case_text(schema, name, op, desc, dtype, gemm, _versus(y, exact, dtype)), ""
+
+
+def _affine(dtype: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    values = reference(dtype, x=x, weight=weight, bias=bias).affine
+    assert values is not None
+    return values
+
+
+def _versus(onnx_out: np.ndarray, exact: np.ndarray, dtype: str) -> str:
+    """How far ONNX's own expected output is from the exact reference, for the comment."""
+    ulp = D.ulp_distance(np.asarray(onnx_out, dtype=np.float64), exact, D.get(dtype))
+    off = int(np.count_nonzero(ulp))
+    if not off:
+        return "ONNX's own expected output is exactly the reference."
+    return (
+        f"ONNX's own expected output (NumPy) differs from it in {off} of {ulp.size} values, "
+        f"by at most {ulp.max():.0f} ulp."
+    )
 
 
 def import_onnx(out_dir: Path, force: bool = False) -> list[Imported]:
@@ -141,6 +169,7 @@ def import_onnx(out_dir: Path, force: bool = False) -> list[Imported]:
 
     results: list[Imported] = []
     out_dir.mkdir(parents=True, exist_ok=True)
+    schema = schema_ref(out_dir)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")  # onnx's generators warn about their own test data
         testcases = collect_testcases(None)
@@ -161,6 +190,7 @@ def import_onnx(out_dir: Path, force: bool = False) -> list[Imported]:
                 attrs,
                 [np.asarray(i) for i in inputs],
                 [np.asarray(o) for o in outputs],
+                schema,
             )
             if text is None:
                 results.append(Imported(name, None, why))

@@ -7,11 +7,14 @@ editors (``# yaml-language-server: $schema=...``). Keep the two from drifting by
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .dtypes import DTYPE_NAMES
 
 SCHEMA_ID = "https://github.com/conformance/conformance/case.schema.json"
+# The committed copy, for editors (README "Editor support"); a test keeps it equal to the code.
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema" / "case.schema.json"
 
 _scalar: dict[str, Any] = {
     "description": "A number; YAML .nan/.inf/-.inf/-0.0, or a string holding a hex float "

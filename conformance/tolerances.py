@@ -5,6 +5,8 @@ Affine (``x @ W.T + b``) in a dtype with unit roundoff ``u_d = 2**-p``, against 
 
     |y - S| <= H · ( gamma_n(u_acc) · sum_i |x_i w_i| + u_d · (|P| + |S|) ) + (n + 2) · tiny
 
+(a row is compared with ``S`` rounded to the dtype, so its allowance adds half an ulp of that)
+
 The model is how every real path computes (torch, TensorFlow, JAX and NumPy, measured): the
 products are accumulated in float32 or wider (``u_acc = min(u_d, 2**-24)``; Higham, *Accuracy
 and Stability of Numerical Algorithms* §3.1: ``gamma_n`` covers every summation order, blocking
@@ -107,7 +109,7 @@ class Tolerance:
         acc = self.accumulation_u
         text = (
             f"{AFFINE_HEADROOM:g}*(gamma_{n}(2^{int(np.log2(acc))})*sum|xw| "
-            f"+ 2^-{dt.p}*(|P|+|S|)) + {n + 2}*tiny (max {worst:.3g}; "
+            f"+ 2^-{dt.p}*(|P|+|S|)) + {n + 2}*tiny + ulp/2 (max {worst:.3g}; "
             f"{'dtype' if self.accumulate == 'dtype' else 'float32'} accumulation)"
         )
         if self.matmul_u is not None:
@@ -142,7 +144,8 @@ class Tolerance:
         dense = n is not None and abs_sum is not None and products is not None
         if self.op == "affine":
             assert dense and n is not None and abs_sum is not None and products is not None
-            bound = self.affine_bound(n, abs_sum, products, ref)
+            # the model bounds |y - S|; the row is compared with S rounded to the dtype
+            bound = self.affine_bound(n, abs_sum, products, ref) + 0.5 * D.ulp_of(ref, dt)
             worst = float(np.max(bound)) if bound.size else 0.0
             return Allowance(bound, None, self._affine_text(n, worst) + sign_text, signed)
         budget = SIGMOID_ULP_BUDGET[self.dtype]

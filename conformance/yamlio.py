@@ -3,17 +3,21 @@
 ruamel.yaml reads YAML 1.2 (so ``1e16`` is a float, unlike PyYAML's 1.1 resolver) and its
 round-trip nodes know their line. The literal text matters: ``0.1`` must be rounded to
 float32 *from the decimal*, not via float64 (double rounding), and a printed value such as
-``-0.00529398`` carries a precision of half a unit in its last digit.
+``-0.00529398`` carries a precision of half a unit in its last digit. :func:`round_trip` is
+the same reader paired with a writer that puts every number back exactly as it was written
+(``fill`` edits case files with it).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.representer import RoundTripRepresenter
 
 from .errors import CaseError
 
@@ -29,6 +33,15 @@ class Num(float):
         return obj
 
 
+_SPECIALS = {".nan": math.nan, ".inf": math.inf, "-.inf": -math.inf, "+.inf": math.inf}
+
+
+def number(text: str) -> Num:
+    """The :class:`Num` that the YAML float ``text`` loads as (``0.1``, ``-0.0``, ``.nan``)."""
+    low = text.strip().lower()
+    return Num(_SPECIALS[low] if low in _SPECIALS else float(text), text)
+
+
 class _Constructor(RoundTripConstructor):
     pass
 
@@ -41,10 +54,32 @@ def _construct_float(self: _Constructor, node: Any) -> Num:
 _Constructor.add_constructor("tag:yaml.org,2002:float", _construct_float)
 
 
+class _Representer(RoundTripRepresenter):
+    pass
+
+
+def _represent_num(self: _Representer, data: Num) -> Any:
+    return self.represent_scalar("tag:yaml.org,2002:float", data.text)
+
+
+_Representer.add_representer(Num, _represent_num)
+
+
 def _yaml() -> YAML:
     y = YAML(typ="rt")
     y.Constructor = _Constructor
     y.allow_duplicate_keys = False
+    return y
+
+
+def round_trip(width: int = 100) -> YAML:
+    """A ruamel.yaml round-trip reader and writer: numbers load as :class:`Num` and are
+    written back as their text; comments, key order and flow/block style are kept."""
+    y = _yaml()
+    y.Representer = _Representer
+    y.preserve_quotes = True
+    y.width = width
+    y.indent(mapping=2, sequence=4, offset=2)
     return y
 
 

@@ -6,25 +6,31 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from decimal import localcontext
 from pathlib import Path
 
 import ml_dtypes
 import numpy as np
 import pytest
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from ruamel.yaml import YAML
 
 from conformance import dtypes as D
-from conformance.authoring import _num, dtype_text
-from conformance.commands.schema import SCHEMA_FILE, schema_text
+from conformance.casefile import dtype_text
+from conformance.cases import BUNDLED_CASES
+from conformance.commands.schema import schema_text
 from conformance.literals import parse_literal
-from conformance.loader import load_cases
-from conformance.schema import CASE_SCHEMA
+from conformance.loader import discover, load_cases
+from conformance.schema import SCHEMA_FILE
+from conformance.yamlio import number
 
 Cli = Callable[..., tuple[int, str, str]]
 
 
 def _read_back(text: str, dtype: str) -> tuple[float, list[bool]]:
     """The value ``text`` rounds to, and whether it admits (value, next below, next above)."""
-    lit = parse_literal(_num(text))
+    lit = parse_literal(number(text))
     dt = D.get(dtype)
     v = float(lit.rounded(dt))
     o = int(D.ordinal(np.array([v]), dt)[0])
@@ -61,6 +67,15 @@ def test_dtype_text_reads_back_exactly_and_tightly(dtype: str) -> None:
         # The printed-output reading (± half a unit of the last digit of the decimal) admits
         # the value itself and neither neighbour: the pin names one value.
         assert admits[0] and not admits[1] and not admits[2], (text, v, admits)
+
+
+def test_dtype_text_does_not_depend_on_the_decimal_context() -> None:
+    values = [1024.5, 2.0**-24, 0.1, float(np.float32(0.38391373)), 5e-324, 1 - 2.0**-53]
+    want = [dtype_text(v, "float64") for v in values]
+    for prec in (3, 60):
+        with localcontext() as ctx:
+            ctx.prec = prec
+            assert [dtype_text(v, "float64") for v in values] == want, prec
 
 
 def test_dtype_text_short_and_special() -> None:
@@ -199,9 +214,35 @@ def test_list_shows_shapes_dtypes_tags(cli: Cli) -> None:
 
 def test_schema_file_is_generated_from_code(cli: Cli) -> None:
     assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text()
-    assert json.loads(schema_text()) == CASE_SCHEMA
     code, out, _ = cli("schema", "--check", str(SCHEMA_FILE))
     assert code == 0, out
+
+
+# Mistakes an editor must flag, as (case text, the JSON path the schema rejects).
+SCHEMA_REJECTS = {
+    "dtypes: [float8]\ninputs: {z: [1]}\n": ["dtypes", 0],
+    "inputs: {z: [1]}\nexpect: {sigmoid: [0.7]}\n": [],
+    "inputs: {x: [[1]]}\nparams: {wieght: [[1]]}\n": ["params"],
+    "inputs: {z: {distribution: gamma}}\n": ["inputs", "z"],
+    "inputs: {z: [1]}\ntolerance: {sigmoid: {ulp: -1}}\n": ["tolerance", "sigmoid"],
+    "inputs: {z: [1, true]}\n": ["inputs", "z"],
+}
+
+
+def test_the_committed_schema_accepts_the_library_and_flags_mistakes() -> None:
+    """The schema file as an editor's YAML language server uses it: plain YAML data checked
+    with a JSON Schema validator, independently of the loader."""
+    validator = Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+    plain = YAML(typ="safe", pure=True)
+    files = [p for p, _root in discover([BUNDLED_CASES])]
+    assert len(files) >= 150
+    for path in files:
+        error = best_match(validator.iter_errors(plain.load(path.read_text(encoding="utf-8"))))
+        assert error is None, f"{path}: {error.message if error else ''}"
+    for text, where in SCHEMA_REJECTS.items():
+        errors = list(validator.iter_errors(plain.load(text)))
+        assert errors, text
+        assert any(list(e.absolute_path)[: len(where)] == where for e in errors), (text, errors)
 
 
 def test_validate_reports_loose_tolerance(cli: Cli, write_case: Callable[[str, str], Path]) -> None:

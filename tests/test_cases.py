@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,7 +11,8 @@ import numpy as np
 import pytest
 
 from conformance import dtypes as D
-from conformance.cases import MAX_MACS
+from conformance.cases import BUNDLED_CASES, MAX_ARRAY_ELEMENTS, MAX_MACS
+from conformance.distributions import Generated
 from conformance.loader import load_cases
 
 GOOD = """\
@@ -37,10 +40,11 @@ def test_yaml12_numbers_and_specials(write_case: Callable[[str, str], Path]) -> 
 def test_decimal_literals_round_once_to_each_dtype(write_case: Callable[[str, str], Path]) -> None:
     # d = (float32 midpoint between 1 and 1+2**-23) + 2**-80: float64 rounds it onto the
     # midpoint, after which float32 rounds to even (1.0). Rounded once, it must go up.
-    from decimal import Decimal, getcontext
+    from decimal import Decimal, localcontext
 
-    getcontext().prec = 60
-    d = Decimal(1) + Decimal(2) ** -24 + Decimal(2) ** -80
+    with localcontext() as ctx:  # never the process-wide context: other tests share it
+        ctx.prec = 60
+        d = Decimal(1) + Decimal(2) ** -24 + Decimal(2) ** -80
     path = write_case("dr.yaml", f'dtypes: [float32]\ninputs:\n  z: ["{d}"]\n')
     cases, errors = load_cases([path])
     assert errors == []
@@ -69,6 +73,36 @@ params: {kernel: {distribution: uniform, low: -1, high: 1}, bias: {distribution:
     assert np.array_equal(a64.weight, k.T)  # kernel (in, out) -> weight (out, in)
     assert np.array_equal(a32.x, x.astype(np.float32).astype(np.float64))
     assert a32.layout == "kernel"
+
+
+@pytest.mark.parametrize(
+    "spec, numpy_call",
+    [
+        # the defaults the schema documents, as NumPy calls written independently
+        (Generated("uniform", {}), lambda rng, n: rng.uniform(-1.0, 1.0, size=n)),
+        (Generated("normal", {}), lambda rng, n: rng.normal(0.0, 1.0, size=n)),
+        (Generated("student_t", {}), lambda rng, n: rng.standard_t(3.0, size=n)),
+        (Generated("uniform", {"low": 2, "high": 5}), lambda rng, n: rng.uniform(2, 5, size=n)),
+        (Generated("normal", {"mean": -1, "std": 1e-3}), lambda rng, n: rng.normal(-1, 1e-3, n)),
+        (
+            Generated("student_t", {"df": 1, "scale": 0.25}),
+            lambda rng, n: rng.standard_t(1, size=n) * 0.25,
+        ),
+        (Generated("normal", {"std": math.inf}), lambda rng, n: rng.normal(0, math.inf, size=n)),
+    ],
+)
+def test_a_draw_and_its_source_text_give_the_same_bits(
+    spec: Generated, numpy_call: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]
+) -> None:
+    shape = (3, 5)
+    drawn = spec.draw(np.random.default_rng(9), shape)
+    assert drawn.shape == shape and drawn.dtype == np.float64
+    want = numpy_call(np.random.default_rng(9), shape)
+    assert np.array_equal(drawn, want, equal_nan=True)
+    # the text a reproduction program embeds, evaluated with a fresh generator of the same seed
+    text = spec.source(shape, rng="g")
+    again = eval(text, {"__builtins__": {"float": float}, "g": np.random.default_rng(9)})
+    assert np.array_equal(again, drawn, equal_nan=True), text
 
 
 BAD_FILES = {
@@ -151,8 +185,42 @@ def test_default_id_is_path_under_cases_root(write_case: Callable[[str, str], Pa
     assert cases[0].id == "sub/dir/thing"
 
 
-def test_size_limit_is_checked_before_allocation() -> None:
-    assert MAX_MACS < 100000**3
+def _sized(batch: int, n_in: int, n_out: int) -> str:
+    return (
+        f"shapes: {{batch: [{batch}], in_features: {n_in}, out_features: {n_out}}}\n"
+        "inputs: {x: {distribution: normal}}\nparams: {weight: {distribution: normal}}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "name, dims, error",
+    [
+        # every array within MAX_ARRAY_ELEMENTS (2**24 each), multiply-adds 2**36 > MAX_MACS
+        ("macs", (1 << 12, 1 << 12, 1 << 12), "multiply-adds exceed the limit"),
+        # x alone one value over MAX_ARRAY_ELEMENTS, multiply-adds far under MAX_MACS
+        ("elements", (MAX_ARRAY_ELEMENTS + 1, 1, 1), f"the limit is {MAX_ARRAY_ELEMENTS}"),
+    ],
+)
+def test_size_limits_reject_a_case_before_anything_is_allocated(
+    write_case: Callable[[str, str], Path], name: str, dims: tuple[int, int, int], error: str
+) -> None:
+    path = write_case(f"{name}.yaml", _sized(*dims))
+    tracemalloc.start()
+    try:
+        cases, errors = load_cases([path])
+        arrays = [c.arrays("float32") for c in cases]  # what a run would do next
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not arrays and len(errors) == 1 and error in str(errors[0]), errors
+    assert peak < 8 << 20, f"{peak} bytes traced: the case was drawn before the size check"
+
+
+def test_a_case_at_the_multiply_add_limit_loads() -> None:
+    big = BUNDLED_CASES / "shapes" / "large-64x4096x1024.yaml"
+    (case,), errors = load_cases([big])
+    assert not errors
+    assert math.prod(case.batch) * case.in_features * case.out_features == MAX_MACS
 
 
 def test_printed_expected_values_carry_half_a_unit(write_case: Callable[[str, str], Path]) -> None:

@@ -35,17 +35,42 @@ def test_numpy_seed_case_passes(cli: Cli, tmp_path: Path) -> None:
     assert {r["op"] for r in rows} == {"affine", "sigmoid"}
 
 
-def test_wrong_expected_value_exits_1_and_names_everything(
+def test_wrong_expected_value_is_a_case_error_and_rows_are_judged_by_the_reference(
     cli: Cli, tmp_path: Path, write_case
 ) -> None:
     path = write_case("wrong.yaml", WRONG)
+    out_dir = tmp_path / "r"
+    code, _, err = cli(
+        "run", str(path), "--framework", "numpy", "--report-dir", str(out_dir), "--quiet"
+    )
+    assert code == 2  # the case file is wrong: its pin does not admit the exact reference
+    assert "wrong.yaml:8: expected.affine[0][0]: pins 2.5 but the exact reference is 2.0" in err
+    rows = load_results(out_dir)  # nothing lost: the rows ran, against the reference
+    assert {(r["op"], r["status"], r["against"]) for r in rows} == {
+        ("affine", "pass", "reference"),
+        ("sigmoid", "pass", "reference"),
+    }
+
+
+def test_a_wrong_output_fails_and_the_message_names_everything(
+    cli: Cli, tmp_path: Path, write_case
+) -> None:
+    path = write_case("right.yaml", WRONG.replace("2.5", "2.0").replace("wrong-expected", "ok"))
     code, out, _ = cli(
-        "run", str(path), "--framework", "numpy", "--report-dir", str(tmp_path), "--quiet"
+        "run",
+        str(path),
+        "--adapter",
+        "tests.plugins:NegatedAdapter",
+        "--framework",
+        "negated",
+        "--report-dir",
+        str(tmp_path / "r"),
+        "--quiet",
     )
     assert code == 1
     line = next(s for s in out.splitlines() if "FAIL" in s)
-    assert "wrong-expected" in line and "numpy" in line and "x @ W.T + b" in line
-    assert "got 2.0, want 2.5" in line and "ulp" in line
+    assert "ok" in line and "negated" in line and "-(x @ W.T + b)" in line
+    assert "got -2.0, want 2.0" in line and "ulp" in line and "its allowance" in line
 
 
 def test_malformed_case_exits_2_and_valid_cases_still_run(
@@ -53,13 +78,14 @@ def test_malformed_case_exits_2_and_valid_cases_still_run(
 ) -> None:
     write_case("ok.yaml", WRONG.replace("2.5", "2.0").replace("wrong-expected", "ok"))
     bad = write_case("broken.yaml", "inputs:\n  x: [[1, 2]]\nparams:\n  weight: [[1, 2, 3]]\n")
+    out = tmp_path / "r"
     code, _, err = cli(
-        "run", str(bad.parent), "--framework", "numpy", "--report-dir", str(tmp_path), "--quiet"
+        "run", str(bad.parent), "--framework", "numpy", "--report-dir", str(out), "--quiet"
     )
     assert code == 2
     assert f"{bad.name}:4: params.weight: in_features is 3 here but 2 from inputs.x" in err
     assert "Traceback" not in err
-    assert {r["case"] for r in load_results(tmp_path)} == {"ok"}
+    assert {r["case"] for r in load_results(out)} == {"ok"}
 
 
 def test_validate_exit_codes(cli: Cli, write_case) -> None:
@@ -67,7 +93,7 @@ def test_validate_exit_codes(cli: Cli, write_case) -> None:
     assert cli("validate", str(good))[0] == 0
     wrong = write_case("w.yaml", WRONG)
     code, _, err = cli("validate", str(wrong))
-    assert code == 2 and "expected.affine[0][0]" in err and "from the exact reference" in err
+    assert code == 2 and "expected.affine[0][0]" in err and "exact reference is 2.0" in err
 
 
 def test_usage_errors_exit_2(cli: Cli, tmp_path: Path) -> None:

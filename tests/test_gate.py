@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,8 +77,10 @@ def test_new_error_and_new_failing_row_regress(tmp_path: Path) -> None:
     extra.case, extra.status = "synth/new-case", "fail"
     res = gate.compare(rows, [*cand, extra])
     assert sorted(c.kind for c in res.regressions) == ["error", "new-fail"]
-    gone = gate.compare(rows, cand[1:])
-    assert [c.kind for c in gone.missing] == ["missing"] and gone.regressions == []
+    gone = gate.compare(rows, cand[1:])  # a lost row fails the gate ...
+    assert [c.kind for c in gone.regressions] == ["missing"] and gone.failed
+    accepted = gate.compare(rows, cand[1:], allow_missing=True)  # ... unless accepted
+    assert [c.kind for c in accepted.missing] == ["missing"] and not accepted.failed
 
 
 KNOWN = """\
@@ -199,5 +202,161 @@ def test_run_writes_every_format_and_gates_against_a_baseline(cli: Cli, tmp_path
     assert code == 0, out
     assert "no regressions" in (cand / "gate.md").read_text(encoding="utf-8")
     assert len(read_rows(cand)) == len(read_rows(base))
+    # a baseline row this run does not produce: lost, so the gate fails (on stderr and gate.md)
+    extra = clone(read_rows(base)[:1])[0]
+    extra.case = "semantics/a-case-this-run-lost"
+    bigger = _save([*read_rows(base), extra], tmp_path / "bigger")
+    args = ("run", str(seed), "--framework", "numpy", "--report-dir", str(cand), "--quiet")
+    code, _, err = cli(*args, "--baseline", str(bigger))
+    assert code == 1 and "gate failed: 1 regression (missing from the candidate 1)" in err
+    assert "a-case-this-run-lost" in (cand / "gate.md").read_text(encoding="utf-8")
+    assert cli(*args, "--baseline", str(bigger), "--allow-missing")[0] == 0
+    # a report dir that is not one is refused before the run, not after
+    code, _, err = cli("run", str(seed), "--framework", "numpy", "--report-dir", str(tmp_path))
+    assert code == 2 and "refusing to replace" in err
     code, _, err = cli("run", str(seed), "--baseline", str(tmp_path / "missing.json"))
     assert code == 2 and "missing.json: no such file" in err
+
+
+# --------------------------------------------------------------------------------------------
+# A gate that cannot be fooled into green
+
+
+def _header_only_csv(path: Path) -> None:
+    write_csv([], path)
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("empty.json", lambda p: p.write_text("[]\n", encoding="utf-8")),
+        ("object.json", lambda p: p.write_text("{}\n", encoding="utf-8")),
+        ("rows.json", lambda p: p.write_text('{"rows": []}\n', encoding="utf-8")),
+        ("header.csv", _header_only_csv),
+        ("empty.jsonl", lambda p: p.write_text("", encoding="utf-8")),
+    ],
+)
+def test_empty_candidate_fails_the_gate(
+    cli: Cli, tmp_path: Path, name: str, make: Callable[[Path], None]
+) -> None:
+    rows, _ = synthetic(tmp_path / "cases")
+    base = _save(rows, tmp_path / "base")
+    cand = tmp_path / name
+    make(cand)
+    for flags in ((), ("--allow-skipped", "--allow-missing")):
+        code, out, err = cli("diff", str(base), str(cand), *flags)
+        assert code == 1, out
+        assert "❌" in out and "the candidate has no rows" in out
+        assert "gate failed: the candidate has no rows" in err
+
+
+def test_candidate_that_ran_nothing_fails_even_with_allow_skipped(cli: Cli, tmp_path: Path) -> None:
+    rows, _ = synthetic(tmp_path / "cases")
+    cand = clone(rows)
+    for r in cand:
+        r.status, r.max_ulp, r.message = "skip", None, "not installed"
+    base, c = _save(rows, tmp_path / "base"), _save(cand, tmp_path / "cand")
+    code, out, err = cli("diff", str(base), str(c), "--allow-skipped")
+    assert code == 1
+    assert "the candidate ran nothing: all 7 rows are skip" in out
+    assert "the candidate ran nothing" in err
+    # against itself (a baseline that also ran nothing) it still checked nothing
+    assert cli("diff", str(c), str(c), "--allow-skipped")[0] == 1
+
+
+def test_framework_now_skipped_fails_unless_allowed(cli: Cli, tmp_path: Path) -> None:
+    rows, _ = synthetic(tmp_path / "cases")
+    cand = clone(rows)
+    for r in cand:
+        if r.framework == "torch":
+            r.status, r.max_ulp, r.message = "skip", None, "torch is not installed"
+    base, c = _save(rows, tmp_path / "base"), _save(cand, tmp_path / "cand")
+    code, out, err = cli("diff", str(base), str(c))
+    assert code == 1
+    assert "3 regressions (ran in the baseline, skipped now 3)" in err
+    assert "pass → skip: torch is not installed (--allow-skipped accepts this)" in out
+    code, out, _ = cli("diff", str(base), str(c), "--allow-skipped")
+    assert code == 0, out
+    assert "Now skipped (accepted by --allow-skipped): 3" in out
+
+
+def test_lost_rows_fail_unless_allowed(cli: Cli, tmp_path: Path) -> None:
+    rows, _ = synthetic(tmp_path / "cases")
+    cand = [r for r in clone(rows) if r.framework != "numpy"]
+    base, c = _save(rows, tmp_path / "base"), _save(cand, tmp_path / "cand")
+    code, out, err = cli("diff", str(base), str(c))
+    assert code == 1
+    assert "2 regressions (missing from the candidate 2)" in err
+    assert "in the baseline, not in the candidate" in out
+    code, out, _ = cli("diff", str(base), str(c), "--allow-missing")
+    assert code == 0, out
+    assert "Missing from the candidate (accepted by --allow-missing): 2" in out
+
+
+def test_undefined_status_fails_the_gate(cli: Cli, tmp_path: Path) -> None:
+    rows, _ = synthetic(tmp_path / "cases")
+    cand = clone(rows)
+    cand[1].status = "exploded"
+    base, c = _save(rows, tmp_path / "base"), _save(cand, tmp_path / "cand")
+    code, out, err = cli("diff", str(base), str(c))
+    assert code == 1
+    assert "status the suite does not define 1" in err
+    assert "candidate status 'exploded' is not one of pass, fail, error, skip, known" in out
+    # an undefined status in the baseline is no better: the gate cannot judge the row
+    code, _, err = cli("diff", str(c), str(base))
+    assert code == 1 and "baseline status 'exploded'" in gate_json(tmp_path, c, base, cli)
+
+
+def gate_json(tmp_path: Path, base: Path, cand: Path, cli: Cli) -> str:
+    out = tmp_path / "gate.json"
+    cli("diff", str(base), str(cand), "--json", str(out))
+    return out.read_text(encoding="utf-8")
+
+
+def test_duplicate_rows_fail_the_gate(tmp_path: Path) -> None:
+    """A passing duplicate must not hide a failing row of the same key."""
+    rows, _ = synthetic(tmp_path / "cases")
+    cand = clone(rows)
+    worse = clone(rows[:1])[0]
+    worse.status, worse.max_ulp = "fail", 99.0
+    res = gate.compare(rows, [worse, *cand])
+    assert res.failed
+    assert "duplicate" in {c.kind for c in res.regressions}
+
+
+def test_more_wrong_signed_zeros_is_a_regression(cli: Cli, tmp_path: Path) -> None:
+    rows, _ = synthetic(tmp_path / "cases")
+    base = clone(rows)
+    base[1].wrong_sign_zeros = 1
+    cand = clone(base)
+    cand[1].wrong_sign_zeros = 4  # still "pass", same max ULP: only the zeros changed
+    res = gate.compare(base, cand)
+    assert [(c.kind, c.note) for c in res.regressions] == [
+        ("signed-zero", "wrong-signed zeros 1 → 4")
+    ]
+    assert not gate.compare(cand, base).failed  # fewer is not a regression
+    b, c = _save(base, tmp_path / "base"), _save(cand, tmp_path / "cand")
+    code, out, err = cli("diff", str(b), str(c))
+    assert code == 1 and "more wrong-signed zeros 1" in err
+    assert "| pass 0 ulp, 1 ±0 | pass 0 ulp, 4 ±0 | wrong-signed zeros 1 → 4 |" in out
+
+
+def test_gate_markdown_escapes_hostile_rows(tmp_path: Path) -> None:
+    """Rendered as GitHub would (CommonMark + tables): no live HTML, no split table cells."""
+    markdown_it = pytest.importorskip("markdown_it")
+    rows, _ = synthetic(tmp_path / "cases")
+    cand = clone(rows)
+    evil = "<img src=x onerror=alert(1)>|`](javascript:x)\x1b[31m"
+    for r in cand:
+        r.framework_version = evil
+        r.settings = {**r.settings, "threads": evil}
+    cand[0].status, cand[0].case, cand[0].path = "fail", evil, evil
+    cand[1].status = evil
+    text = gate.markdown(gate.compare(rows, cand), evil, "cand")
+    assert "\x1b" not in text
+    html = markdown_it.MarkdownIt("commonmark").enable("table").render(text)
+    assert "<img" not in html and "<a " not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html  # shown, inert
+    for table in re.findall(r"<table>.*?</table>", html, re.S):
+        widths = {len(re.findall(r"<t[dh]", tr)) for tr in re.findall(r"<tr>.*?</tr>", table, re.S)}
+        assert len(widths) == 1, table  # every row has the header's number of cells

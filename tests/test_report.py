@@ -115,8 +115,8 @@ def test_junit_one_testcase_per_row_and_schema(tmp_path: Path) -> None:
     junitparser = pytest.importorskip("junitparser")
     xmlschema = pytest.importorskip("xmlschema")
     rows, store = synthetic(tmp_path / "cases")
-    report.write(rows, tmp_path, ["junit"], outputs=store)
-    xml = tmp_path / "junit.xml"
+    report.write(rows, tmp_path / "rep", ["junit"], outputs=store)
+    xml = tmp_path / "rep" / "junit.xml"
     xmlschema.XMLSchema(str(XSD)).validate(str(xml))
     doc = junitparser.JUnitXml.fromfile(str(xml))
     cases = [(suite.name, case) for suite in doc for case in suite]

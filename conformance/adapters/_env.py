@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
 # CPU flags that decide which kernels (and so which roundings) a framework picks.
 _FLAGS = (
@@ -56,12 +57,7 @@ def cpu_info() -> dict[str, str]:
 
 def thread_pools() -> dict[str, str]:
     """BLAS / OpenMP libraries loaded in this process and their thread counts."""
-    try:
-        from threadpoolctl import threadpool_info
-
-        pools = threadpool_info()
-    except Exception:  # threadpoolctl is information only
-        return {}
+    pools = threadpool_info()
     blas = [
         f"{p.get('internal_api')} {p.get('version') or ''}".strip() + f" ({p.get('num_threads')}t)"
         for p in pools

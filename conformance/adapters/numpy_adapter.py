@@ -8,6 +8,7 @@ bfloat16 pipeline must; float16/32/64 results are returned untouched.
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
 from .base import Adapter, Batch, Item, PathFn, weight_of
 
@@ -21,16 +22,11 @@ class NumpyAdapter(Adapter):
 
     def settings(self) -> dict[str, str]:
         out = {}
-        try:
-            from threadpoolctl import threadpool_info
-
-            for info in threadpool_info():
-                if info.get("user_api") == "blas":
-                    out["blas"] = f"{info.get('internal_api')} {info.get('version')}"
-                    out["blas_threads"] = str(info.get("num_threads"))
-                    break
-        except Exception:  # threadpoolctl is optional information
-            pass
+        for info in threadpool_info():
+            if info.get("user_api") == "blas":
+                out["blas"] = f"{info.get('internal_api')} {info.get('version')}"
+                out["blas_threads"] = str(info.get("num_threads"))
+                break
         return out
 
     def dense_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:

@@ -7,9 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from .. import gate
+from .. import escape, gate
 from .. import known as known_mod
 from ..errors import EXIT_FAIL, EXIT_OK
+from ..results import Row
 from .report import read_results
 
 
@@ -32,16 +33,47 @@ def add_gate_options(p: argparse.ArgumentParser) -> None:
         help="a row regresses when its max ULP grows by more than N "
         f"(default: {gate.DEFAULT_ULP_THRESHOLD:g})",
     )
+    p.add_argument(
+        "--allow-skipped",
+        action="store_true",
+        help="accept rows that ran in the baseline and are skipped in the candidate (a "
+        "framework not installed, no GPU); a candidate that ran nothing still fails",
+    )
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="accept baseline rows that are missing from the candidate (a smaller run)",
+    )
+
+
+def compare(base: list[Row], cand: list[Row], args: argparse.Namespace) -> gate.GateResult:
+    """The gate with the options of :func:`add_gate_options`."""
+    return gate.compare(
+        base,
+        cand,
+        args.ulp_threshold,
+        allow_skipped=args.allow_skipped,
+        allow_missing=args.allow_missing,
+    )
+
+
+def say_verdict(res: gate.GateResult) -> None:
+    """Why the gate failed, on stderr (the Markdown on stdout says it too)."""
+    for reason in res.reasons():
+        print(f"conformance: gate failed: {escape.visible(reason, 300)}", file=sys.stderr)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "diff",
         help="compare a candidate run with a baseline (exit 1 on regression)",
-        description="Rows that went pass→fail, newly erroring rows and rows whose max ULP grew "
-        "beyond the threshold are regressions (exit 1); version and settings changes, "
-        "improvements, known deviations and missing rows are reported. Prints Markdown "
-        "suitable for a PR comment.",
+        description="Rows that went pass→fail, newly erroring rows, rows whose max ULP grew "
+        "beyond the threshold or whose count of wrong-signed zeros grew, rows now skipped, "
+        "baseline rows missing from the candidate, duplicate rows and statuses the suite "
+        "does not define are regressions (exit 1), and so is a candidate with no rows or "
+        "only skipped rows. Version and settings changes, improvements and known deviations "
+        "are reported. Prints Markdown suitable for a PR comment; the reasons for a failure "
+        "also go to stderr. A results file that is not valid exits 2.",
     )
     p.add_argument("baseline", metavar="BASELINE", help="results file or report dir")
     p.add_argument("candidate", metavar="CANDIDATE", help="results file or report dir")
@@ -58,13 +90,18 @@ def main(args: argparse.Namespace) -> int:
     known = None
     if args.known:
         known = known_mod.apply(cand, known_mod.load(Path(args.known)))
-    res = gate.compare(base, cand, args.ulp_threshold)
+    res = compare(base, cand, args)
     text = gate.markdown(res, args.baseline, args.candidate)
     if known is not None:
         lines = known.lines()
         if lines:
-            text += "\n### Known-deviations file\n\n" + "\n".join(f"- {x}" for x in lines) + "\n"
-    sys.stdout.write(text)
+            text += (
+                "\n### Known-deviations file\n\n"
+                + "\n".join(f"- {escape.markdown(x)}" for x in lines)
+                + "\n"
+            )
+    sys.stdout.write(escape.terminal(text))
+    say_verdict(res)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     if args.json:

@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import escape
 from ..authoring import MAX_FILL_VALUES, fill_file
 from ..errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, CaseError, UsageError
 from ..loader import discover, display_path
@@ -45,27 +46,27 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("--check writes nothing; drop --force")
     broken = missing = off = 0
     for file, root in discover(args.paths):
-        disp = display_path(file)
+        disp = escape.visible(display_path(file), 300)
         try:
             r = fill_file(file, root, force=args.force, write=not args.check)
         except CaseError as exc:
-            print(exc, file=sys.stderr)
+            print(escape.visible(exc, escape.LINE_LIMIT), file=sys.stderr)
             broken += 1
             continue
         for note in r.skipped:
-            print(f"{disp}: not filled: {note}")
+            print(f"{disp}: not filled: {escape.visible(note, escape.LINE_LIMIT)}")
         if r.added:
             verb = "missing" if args.check else "filled"
-            print(f"{disp}: {verb} {', '.join(r.added)}")
+            print(f"{disp}: {verb} {escape.visible(', '.join(r.added), escape.LINE_LIMIT)}")
             missing += bool(args.check)
         for d in r.disagree:
             key = d.split("[", 1)[0].split(":", 1)[0]
             action = "replaced" if key in r.replaced else "kept (--force overwrites it)"
-            print(f"{disp}: {d}; {action}")
+            print(f"{disp}: {escape.visible(d, escape.LINE_LIMIT)}; {action}")
         if r.off and not args.force:
             off += 1
             for e in r.off:
-                print(e, file=sys.stderr)
+                print(escape.visible(e, escape.LINE_LIMIT), file=sys.stderr)
     if broken:
         return EXIT_USAGE
     return EXIT_FAIL if (missing or off) else EXIT_OK

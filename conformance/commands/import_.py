@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .. import escape
 from ..errors import EXIT_OK, UsageError
 
 
@@ -35,8 +36,8 @@ def main(args: argparse.Namespace) -> int:
     written = [r for r in results if r.path is not None]
     for r in results:
         if r.path is not None:
-            print(f"wrote {r.path}")
+            print(f"wrote {escape.visible(r.path)}")
         else:
-            print(f"skipped {r.name}: {r.reason}")
+            print(f"skipped {escape.visible(r.name, 200)}: {escape.visible(r.reason, 300)}")
     print(f"{len(written)} cases written, {len(results) - len(written)} tests skipped")
     return EXIT_OK

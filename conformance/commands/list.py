@@ -7,6 +7,7 @@ import sys
 
 from tabulate import tabulate
 
+from .. import escape
 from ..cases import BUNDLED_CASES, Case
 from ..errors import EXIT_OK, EXIT_USAGE
 from ..loader import load_cases
@@ -34,7 +35,7 @@ def shape_text(case: Case) -> str:
 
 def row(case: Case) -> list[str]:
     pinned = ",".join(op for op in case.ops if op in case.expected) or "-"
-    return [
+    cells = [
         case.id,
         case.kind,
         shape_text(case),
@@ -43,6 +44,7 @@ def row(case: Case) -> list[str]:
         pinned,
         ",".join(case.tags),
     ]
+    return [escape.visible(c, 120) for c in cells]
 
 
 def main(args: argparse.Namespace) -> int:
@@ -51,8 +53,10 @@ def main(args: argparse.Namespace) -> int:
         wanted = set(args.tag)
         cases = [c for c in cases if wanted & set(c.tags)]
     for e in errors:
-        print(e, file=sys.stderr)
+        print(escape.visible(e, escape.LINE_LIMIT), file=sys.stderr)
     headers = ["id", "kind", "shape (batch x in -> out)", "layout", "dtypes", "expected", "tags"]
-    print(tabulate([row(c) for c in cases], headers=headers, tablefmt="simple"))
+    print(
+        tabulate([row(c) for c in cases], headers=headers, tablefmt="simple", disable_numparse=True)
+    )
     print(f"{len(cases)} cases" + (f", {len(errors)} files with errors" if errors else ""))
     return EXIT_USAGE if errors else EXIT_OK

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
+
+from .. import escape
 from ..errors import EXIT_OK, UsageError
 from ..report import trend
 from ..results import Row
@@ -26,11 +30,34 @@ def _formats(text: str) -> list[str]:
     return fs
 
 
+def _csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """String cells no spreadsheet evaluates (see :func:`conformance.escape.csv_cell`)."""
+    safe = df.copy()
+    for col in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[col]):
+            safe[col] = safe[col].map(lambda v: escape.csv_cell(v) if isinstance(v, str) else v)
+    return safe
+
+
 def default_label(path: str) -> str:
     p = Path(path)
     if p.is_dir():
         return p.resolve().name
     return p.parent.resolve().name if p.stem in ("results",) else p.stem
+
+
+def _records(df: pd.DataFrame, runs: list[tuple[str, list[Row]]]) -> list[dict[str, Any]]:
+    """merged.json: the merged table's lines with each value taken from its Row (the table's
+    index is the position in the runs' rows), so ``None`` stays null and non-finite numbers
+    are written like every results file (:func:`results.json_value`)."""
+    flat = [(label, r) for label, rows in runs for r in rows]
+    out = []
+    for i, cell in zip(df.index, df["cell"], strict=True):
+        label, r = flat[int(i)]
+        d = r.to_json()
+        d.pop("settings")
+        out.append({c: label if c == "run" else cell if c == "cell" else d[c] for c in df.columns})
+    return out
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -69,11 +96,12 @@ def main(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     if "csv" in args.format:
-        df.to_csv(out / "merged.csv", index=False)
+        _csv_safe(df).to_csv(out / "merged.csv", index=False, errors="backslashreplace")
         written.append(out / "merged.csv")
     if "json" in args.format:
-        records = json.loads(df.to_json(orient="records"))  # NaN -> null
-        (out / "merged.json").write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
+        (out / "merged.json").write_text(
+            json.dumps(_records(df, runs), indent=1) + "\n", encoding="utf-8"
+        )
         written.append(out / "merged.json")
     if "md" in args.format:
         (out / "trend.md").write_text(
@@ -81,6 +109,7 @@ def main(args: argparse.Namespace) -> int:
         )
         written.append(out / "trend.md")
     print(
-        f"{len(df)} rows from {len(set(labels))} runs; wrote {', '.join(str(w) for w in written)}"
+        f"{len(df)} rows from {len(set(labels))} runs; wrote "
+        + escape.visible(", ".join(str(w) for w in written))
     )
     return EXIT_OK

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from .. import escape
+from ..casefile import CaseText, schema_ref
 from ..dtypes import DTYPE_NAMES
 from ..errors import EXIT_OK, UsageError
-from .schema import SCHEMA_FILE
 
 # Up to this many values per array the scaffold writes explicit numbers (easy to edit);
 # beyond it, seeded distributions.
@@ -53,27 +54,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def schema_ref(target_dir: Path) -> str:
-    """What to put after ``$schema=``: a path relative to the case file when the repository's
-    schema/case.schema.json is found above it, else the installed copy's absolute path."""
-    here = target_dir.resolve()
-    for d in (here, *here.parents):
-        cand = d / "schema" / "case.schema.json"
-        if cand.exists():
-            return Path(os.path.relpath(cand, here)).as_posix()
-    return SCHEMA_FILE.as_posix()
+# The scaffold's description: a placeholder that says what to write, never a reason itself
+# (the library test rejects it).
+TODO_DESCRIPTION = (
+    "TODO: say why this case exists: the behaviour it pins, the bug or report it comes from."
+)
 
 
-def _flow(values: np.ndarray) -> str:
-    if values.ndim == 0:
-        return f"{float(values):.4g}"
-    return "[" + ", ".join(_flow(v) for v in values) + "]"
-
-
-def _explicit(rng: np.random.Generator, shape: tuple[int, ...], scale: float) -> str | None:
-    if math.prod(shape) > MAX_EXPLICIT:
+def _explicit(rng: np.random.Generator, shape: tuple[int, ...], scale: float) -> Any:
+    """Small editable values (4 decimals); None above :data:`MAX_EXPLICIT` values, or for an
+    empty array (a flow ``[]`` has no shape: a distribution of the declared shape does)."""
+    if not 0 < math.prod(shape) <= MAX_EXPLICIT:
         return None
-    return _flow(np.round(rng.uniform(-scale, scale, size=shape), 4))
+    values = np.round(rng.uniform(-scale, scale, size=shape), 4)
+    return np.vectorize(lambda v: f"{v:.4g}", otypes=[object])(values).tolist()
 
 
 def scaffold(args: argparse.Namespace, target: Path) -> str:
@@ -82,31 +76,30 @@ def scaffold(args: argparse.Namespace, target: Path) -> str:
     n_in, n_out = args.n_in, args.n_out
     rng = np.random.default_rng(args.seed)
     case_id = target.with_suffix("").name
-    lines = [
-        f"# yaml-language-server: $schema={schema_ref(target.parent)}",
-        '# A conformance case. Reference: README.md "Case files"; the schema above gives your',
-        "# editor completion and inline errors. Once the inputs are what you want, run",
-        f"#   conformance fill {target.as_posix()}",
-        "# to add the expected values (exact reference, written with the digits each dtype",
-        f"# needs), then `conformance run {target.as_posix()}`.",
-        f"# id: defaults to the path under cases/ without .yaml ({case_id}).",
-        "description: >",
-        "  TODO: say why this case exists: the behaviour it pins, the bug or report it comes from.",
-        f"tags: [{'sigmoid' if args.sigmoid else 'dense'}]",
-        f"dtypes: [{', '.join(dtypes)}]   # any of {', '.join(DTYPE_NAMES)}",
-        "seed: 0   # seeds every {distribution: ...} array (numpy default_rng)",
-    ]
+    doc = CaseText(schema_ref(target.parent))
+    doc.comment(
+        'A conformance case. Reference: README.md "Case files"; the schema above gives your\n'
+        "editor completion and inline errors. Once the inputs are what you want, run\n"
+        f"  conformance fill {target.as_posix()}\n"
+        "to add the expected values (exact reference, written with the digits each dtype\n"
+        f"needs), then `conformance run {target.as_posix()}`.\n"
+        f"id: defaults to the path under cases/ without .yaml ({case_id})."
+    )
+    doc.folded("description", TODO_DESCRIPTION)
+    doc.field("tags", ["sigmoid" if args.sigmoid else "dense"])
+    doc.field("dtypes", dtypes, note=f"any of {', '.join(DTYPE_NAMES)}")
+    doc.field("seed", 0, note="seeds every {distribution: ...} array (numpy default_rng)")
     if args.sigmoid:
-        shape = (*batch,)
-        z = _explicit(rng, shape, 8.0)
-        lines += [
-            f"shapes: {{batch: [{', '.join(map(str, batch))}]}}   # z may have any shape",
-            "inputs:",
-            "  # sigmoid-only: z goes straight into sigmoid. Values are rounded once, from the",
-            "  # decimal, to each dtype; .nan, .inf, -.inf, -0.0 and hex floats are allowed.",
-            f"  z: {z or '{distribution: normal, std: 4}'}",
-        ]
-        return "\n".join(lines) + "\n"
+        z = _explicit(rng, (*batch,), 8.0)
+        doc.field("shapes", {"batch": batch}, note="z may have any shape")
+        doc.field("inputs")
+        doc.comment(
+            "sigmoid-only: z goes straight into sigmoid. Values are rounded once, from the\n"
+            "decimal, to each dtype; .nan, .inf, -.inf, -0.0 and hex floats are allowed.",
+            indent=2,
+        )
+        doc.field("z", {"distribution": "normal", "std": 4} if z is None else z, indent=2)
+        return doc.text()
     x = _explicit(rng, (*batch, n_in), 1.0)
     pshape = (n_out, n_in) if args.layout == "weight" else (n_in, n_out)
     p = _explicit(rng, pshape, 1.0)
@@ -116,27 +109,33 @@ def scaffold(args: argparse.Namespace, target: Path) -> str:
         if args.layout == "weight"
         else "(in_features, out_features): the Keras/Flax kernel layout"
     )
-    lines += [
-        f"shapes: {{batch: [{', '.join(map(str, batch))}], in_features: {n_in}, "
-        f"out_features: {n_out}}}",
-        "inputs:",
-        "  # x: (*batch, in_features). Explicit values are rounded once, from the decimal, to",
-        "  # each dtype; or draw them: {distribution: uniform|normal|student_t, ...}.",
-        f"  x: {x or '{distribution: uniform, low: -1, high: 1}'}",
-        "params:",
-        f"  # {args.layout}: {layout_note}.",
-        f"  {args.layout}: {p or '{distribution: normal, std: 0.1}'}",
-    ]
+    doc.field("shapes", {"batch": batch, "in_features": n_in, "out_features": n_out})
+    doc.field("inputs")
+    doc.comment(
+        "x: (*batch, in_features). Explicit values are rounded once, from the decimal, to\n"
+        "each dtype; or draw them: {distribution: uniform|normal|student_t, ...}.",
+        indent=2,
+    )
+    doc.field("x", {"distribution": "uniform", "low": -1, "high": 1} if x is None else x, indent=2)
+    doc.field("params")
+    doc.comment(f"{args.layout}: {layout_note}.", indent=2)
+    doc.field(args.layout, {"distribution": "normal", "std": 0.1} if p is None else p, indent=2)
     if args.no_bias:
-        lines.append("  # no bias: the layer computes x @ W.T only")
+        doc.comment("no bias: the layer computes x @ W.T only", indent=2)
     else:
-        lines.append("  # bias: (out_features,); omit it or write null for a layer without bias")
-        lines.append(f"  bias: {b or '{distribution: uniform, low: -0.5, high: 0.5}'}")
-    lines += [
-        "# tolerance: overrides per op and dtype, e.g. {sigmoid: {float32: {ulp: 2}}}; the",
-        "# defaults (docs/numerics.md) already scale with in_features and cancellation.",
-    ]
-    return "\n".join(lines) + "\n"
+        doc.comment(
+            "bias: (out_features,); omit it or write null for a layer without bias", indent=2
+        )
+        doc.field(
+            "bias",
+            {"distribution": "uniform", "low": -0.5, "high": 0.5} if b is None else b,
+            indent=2,
+        )
+    doc.comment(
+        "tolerance: overrides per op and dtype, e.g. {sigmoid: {float32: {ulp: 2}}}; the\n"
+        "defaults (docs/numerics.md) already scale with in_features and cancellation."
+    )
+    return doc.text()
 
 
 def main(args: argparse.Namespace) -> int:
@@ -150,5 +149,6 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"{target} exists; pick another name or pass --force")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(scaffold(args, target), encoding="utf-8")
-    print(f"wrote {target}; next: conformance fill {target}")
+    shown = escape.visible(target)
+    print(f"wrote {shown}; next: conformance fill {shown}")
     return EXIT_OK

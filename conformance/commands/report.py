@@ -4,26 +4,62 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
+from .. import escape, report
 from .. import known as known_mod
-from .. import report
 from ..errors import EXIT_OK, UsageError
-from ..outputs import OutputStore, load_beside
+from ..outputs import OUTPUTS_FILE, OutputStore, load_beside
 from ..report import environment
 from ..results import Row, read_rows
 
 
 def read_results(path: str) -> list[Row]:
-    """Rows of a results.json/results.csv or a report directory; usage errors for bad input."""
+    """Rows of a results .json/.csv/.jsonl file or a report directory; a missing or invalid
+    file is a UsageError (exit 2) naming the file, row and field."""
     p = Path(path)
     if not p.exists():
-        raise UsageError(f"{path}: no such file or directory")
+        raise UsageError(f"{escape.visible(path)}: no such file or directory")
+    return read_rows(p)
+
+
+def read_side_files(path: str) -> tuple[OutputStore | None, dict[str, Any] | None]:
+    """The ``outputs.npz`` and ``environment.json`` beside a results file, if any; a damaged
+    side file is a UsageError naming it, never a traceback."""
+    p = Path(path)
     try:
-        return read_rows(p)
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{path}: not a results file: {type(exc).__name__}: {exc}") from None
+        store = load_beside(p)
+    except Exception as exc:  # numpy, zipfile and json raise many types for a bad file
+        folder = p if p.is_dir() else p.parent
+        raise UsageError(
+            f"{escape.visible(folder / OUTPUTS_FILE)}: not an outputs file: "
+            f"{escape.visible(exc, 200)}"
+        ) from None
+    try:
+        env = environment.load_beside(p)
+    except RecursionError:
+        env = None  # nests too deeply to be an environment.json; the report goes without it
+    return store, env
+
+
+def written_text(out_dir: Path, written: list[Path]) -> str:
+    """``wrote DIR: parity.md, results.json, plots/ (3 files)`` for the terminal."""
+    names: list[str] = []
+    folders: dict[str, int] = {}
+    for w in written:
+        try:
+            rel = w.relative_to(out_dir)
+        except ValueError:
+            names.append(str(w))
+            continue
+        if len(rel.parts) > 1:
+            folders[rel.parts[0]] = folders.get(rel.parts[0], 0) + 1
+        elif w.is_dir():
+            folders.setdefault(rel.name, 0)
+        else:
+            names.append(rel.name)
+    names += [f"{d}/ ({n} files)" if n else f"{d}/" for d, n in folders.items()]
+    return escape.visible(f"wrote {out_dir}: {', '.join(names)}", escape.LINE_LIMIT)
 
 
 def formats_arg(text: str) -> list[str]:
@@ -43,8 +79,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "report",
         help="render parity reports from result files",
         description="Render parity reports (md, html, csv, json, junit) from results.json/"
-        "results.csv files or report directories. Several inputs (shards) are combined; the "
-        "outputs.npz and environment.json beside each input are used when present.",
+        "results.csv/results.jsonl files or report directories. Several inputs (shards) are "
+        "combined; the outputs.npz and environment.json beside each input are used when "
+        "present. The output directory is replaced as a whole (files that are not report "
+        "files are kept).",
     )
     p.add_argument("results", nargs="+", metavar="RESULTS", help="results file or report dir")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
@@ -65,10 +103,10 @@ def main(args: argparse.Namespace) -> int:
     env = None
     for path in args.results:
         rows += read_results(path)
-        side = load_beside(Path(path))
+        side, side_env = read_side_files(path)
         if side is not None:
             store.update(side)
-        env = env or environment.load_beside(Path(path))
+        env = env or side_env
     known = None
     if args.known:
         known = known_mod.apply(rows, known_mod.load(Path(args.known)))
@@ -82,11 +120,9 @@ def main(args: argparse.Namespace) -> int:
         known=known,
         title=args.title,
     )
-    if env is not None and not (out / environment.ENV_FILE).exists():
-        environment.save(env, out / environment.ENV_FILE)
     print(report.console_summary(rows))
     if known is not None:
         for line in known.lines():
-            print(line)
-    print(f"{len(rows)} rows; wrote {', '.join(str(w) for w in written)}")
+            print(escape.visible(line, escape.LINE_LIMIT))
+    print(f"{len(rows)} rows; {written_text(out, written)}")
     return EXIT_OK

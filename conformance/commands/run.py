@@ -6,15 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import gate, report
+from .. import escape, gate, report
 from .. import known as known_mod
 from ..cases import BUNDLED_CASES
 from ..dtypes import DTYPE_NAMES
 from ..errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
 from ..report import environment
 from ..runner import RunOptions, run
-from .diff import add_gate_options
-from .report import formats_arg, read_results
+from .diff import add_gate_options, compare, say_verdict
+from .report import formats_arg, read_results, written_text
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -82,8 +82,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--baseline",
         metavar="FILE",
-        help="gate against this earlier results file or report dir: exit 1 only on "
-        "regressions (see `conformance diff`); writes gate.md to the report dir",
+        help="gate against this earlier results file or report dir: exit 1 only when the "
+        "gate fails (see `conformance diff`); writes gate.md to the report dir",
     )
     p.add_argument(
         "--known",
@@ -116,12 +116,17 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"{p}: no such file or directory")
     # read the baseline and known deviations first: a bad file fails before the run
     base_rows = read_results(args.baseline) if args.baseline else None
+    report.check_out_dir(Path(args.report_dir))
     known_file = known_file_for(args)
     entries = known_mod.load(Path(known_file)) if known_file else None
     say = (
         (lambda _m: None)
         if args.quiet
-        else (lambda m: print(f"[conformance] {m}", file=sys.stderr))
+        else (
+            lambda m: print(
+                f"[conformance] {escape.visible(m, escape.LINE_LIMIT)}", file=sys.stderr
+            )
+        )
     )
     options = RunOptions(
         paths=paths,
@@ -135,17 +140,18 @@ def main(args: argparse.Namespace) -> int:
     )
     result = run(options, progress=say)
     for e in result.errors:
-        print(e, file=sys.stderr)
+        print(escape.visible(e, escape.LINE_LIMIT), file=sys.stderr)
     known = None
     if entries is not None:
         known = known_mod.apply(result.rows, entries)
     gate_result = None
     if base_rows is not None:
-        gate_result = gate.compare(base_rows, result.rows, args.ulp_threshold)
+        gate_result = compare(base_rows, result.rows, args)
         gate_md = gate.markdown(gate_result, args.baseline, f"{args.report_dir} (this run)")
     print(report.console_summary(result.rows))
     if known is not None:
-        print("\n".join(known.lines()))
+        for line in known.lines():
+            print(escape.visible(line, escape.LINE_LIMIT))
     written = report.write(
         result.rows,
         Path(args.report_dir),
@@ -156,11 +162,12 @@ def main(args: argparse.Namespace) -> int:
         gate_md=gate_md if gate_result is not None else None,
     )
     if gate_result is not None:
-        (Path(args.report_dir) / "gate.md").write_text(gate_md, encoding="utf-8")
         print()
-        print(gate_md)
+        print(escape.terminal(gate_md))
+        say_verdict(gate_result)
     print(
-        f"{len(result.rows)} rows in {result.seconds:.1f}s; wrote {', '.join(str(w) for w in written)}"
+        f"{len(result.rows)} rows in {result.seconds:.1f}s; "
+        + written_text(Path(args.report_dir), written)
     )
     if result.errors:
         return EXIT_USAGE

@@ -7,11 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+from .. import escape
 from ..errors import EXIT_FAIL, EXIT_OK
 from ..schema import CASE_SCHEMA
-
-# The committed copy, for editors (README "Editor support"); tests keep it equal to the code.
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "case.schema.json"
 
 
 def schema_text() -> str:
@@ -36,17 +34,17 @@ def main(args: argparse.Namespace) -> int:
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         if current != text:
             print(
-                f"{path}: out of date; regenerate with `conformance schema -o {path}`",
+                f"{escape.visible(path)}: out of date; regenerate with `conformance schema -o {escape.visible(path)}`",
                 file=sys.stderr,
             )
             return EXIT_FAIL
-        print(f"{path}: up to date")
+        print(f"{escape.visible(path)}: up to date")
         return EXIT_OK
     if args.output:
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
-        print(f"wrote {out}")
+        print(f"wrote {escape.visible(out)}")
         return EXIT_OK
     sys.stdout.write(text)
     return EXIT_OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import escape
 from ..cases import BUNDLED_CASES
 from ..checks import expected_errors, tolerance_errors
 from ..errors import EXIT_OK, EXIT_USAGE
@@ -24,6 +25,6 @@ def main(args: argparse.Namespace) -> int:
         errors.extend(expected_errors(case))
         errors.extend(tolerance_errors(case))
     for e in errors:
-        print(e, file=sys.stderr)
+        print(escape.visible(e, escape.LINE_LIMIT), file=sys.stderr)
     print(f"{len(cases)} case files loaded, {len(errors)} problems")
     return EXIT_USAGE if errors else EXIT_OK

@@ -28,20 +28,12 @@ class Bundle:
         return tables.parity_table(self.rows)
 
     @cached_property
-    def status(self) -> pd.DataFrame:
-        return tables.status_table(self.rows)
-
-    @cached_property
     def ulp(self) -> pd.DataFrame:
         return tables.ulp_table(self.rows)
 
     @cached_property
     def summary(self) -> pd.DataFrame:
         return tables.summary(self.rows)
-
-    @cached_property
-    def counts(self) -> pd.DataFrame:
-        return tables.status_counts(self.rows)
 
     @cached_property
     def agreement(self) -> tables.Agreement:

@@ -1,17 +1,27 @@
 """The self-contained HTML report (``parity.html``): pandas Styler tables, inline CSS and a few
 lines of inline JavaScript (click a column header to sort), plots embedded as PNG data URIs.
-Nothing is fetched from the network."""
+Nothing is fetched from the network.
+
+Every string from the rows, the environment or the known-deviations file goes through
+:func:`conformance.escape.html` where it is written (Styler escapes nothing by itself: cells and
+labels get escaping formatters); ids, anchors and CSS classes are ours or
+:func:`conformance.escape.slug` of the data. Results are coloured by the share of their
+tolerance they used (``budget_used``), by max ULP where older result files lack it.
+"""
 
 from __future__ import annotations
 
 import base64
-import html
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from .. import escape
+from ..results import Row
+from . import tables
 from .bundle import Bundle
 from .markdown import BOUND_NOTE
 
@@ -72,29 +82,33 @@ SORT_JS = """
 """
 
 
-def _status_css(v: object) -> str:
-    text = str(v).split(" ", 1)[0] if isinstance(v, str) else ""
-    return STATUS_CSS.get(text, "")
-
-
 def _ulp_text(v: object) -> str:
     if not isinstance(v, float | int) or math.isnan(v):
         return "–"
     return "∞" if math.isinf(v) else f"{v:.0f}"
 
 
-def _gmap(df: pd.DataFrame) -> pd.DataFrame:
-    """log2(1 + ulp), with infinities drawn as the darkest finite colour."""
-    vals = df.to_numpy(dtype=float)
-    finite = vals[np.isfinite(vals)]
-    cap = max(float(finite.max()) * 2 if finite.size else 1.0, 16.0)
-    with np.errstate(invalid="ignore"):
-        g = np.log2(1.0 + np.clip(np.nan_to_num(vals, nan=0.0, posinf=cap), 0.0, cap))
-    return pd.DataFrame(g, index=df.index, columns=df.columns)
+def _text(number: Callable[[object], str] = str) -> Callable[[object], str]:
+    """A Styler cell formatter: strings escaped for HTML, anything else through ``number``."""
+
+    def fmt(v: object) -> str:
+        if isinstance(v, str):
+            return escape.html(v)
+        return escape.html(number(v))
+
+    return fmt
 
 
-def _styled(st: Styler, uid: str) -> str:
-    st = st.set_table_attributes('class="sortable"').set_uuid(uid)
+def _lean(st: Styler, uid: str) -> str:
+    """A Styler table as HTML with every index and column label escaped (Styler itself
+    escapes nothing: cells go through a :func:`_text` formatter, classes and the uid are
+    ours)."""
+    st = (
+        st.format_index(_text(), axis=0)
+        .format_index(_text(), axis=1)
+        .set_table_attributes('class="sortable"')
+        .set_uuid(escape.slug(uid))
+    )
     return '<div class="scroll">' + st.to_html(sparse_index=False) + "</div>"
 
 
@@ -108,16 +122,32 @@ ULP_BUCKETS = [
     "#e31a1c",
     "#b10026",
 ]
+ULP_CSS = {
+    f"u{i}": f"background-color:{c};{'color:#fff' if i >= 5 else ''}"
+    for i, c in enumerate(ULP_BUCKETS)
+}
+ULP_CSS["una"] = "background-color:#f0f0f0;color:#999"
+
+#: Colours of the budget used (largest error / allowance), by :func:`tables.budget_level`.
+BUDGET_CSS = {
+    "low": "background-color:#d8f0d8;color:#14501a",
+    "near": "background-color:#fed976;color:#5c3d00;font-weight:bold",
+    "over": "background-color:#e31a1c;color:#fff;font-weight:bold",
+    "far": "background-color:#8b0018;color:#fff;font-weight:bold",
+}
+BUDGET_LEGEND = {
+    "low": "≤ 50% of tolerance",
+    "near": "50–100%",
+    "over": "above the tolerance",
+    "far": "over 10×",
+}
 
 
 def _class_css() -> str:
     """Cell classes of the big tables (per-cell CSS rules would make the file huge)."""
     css = [f"td.st-{k}{{{v}}}" for k, v in STATUS_CSS.items()]
-    css += [
-        f"td.u{i}{{background-color:{c};{'color:#fff' if i >= 5 else ''}}}"
-        for i, c in enumerate(ULP_BUCKETS)
-    ]
-    css.append("td.una{background-color:#f0f0f0;color:#999}")
+    css += [f"td.{k},span.{k}{{{v}}}" for k, v in ULP_CSS.items()]
+    css += [f"td.b-{k}{{{v}}}" for k, v in BUDGET_CSS.items()]
     return "\n".join(css)
 
 
@@ -133,46 +163,78 @@ def _ulp_class(v: object) -> str:
     return "u7"
 
 
-def _lean(st: Styler, uid: str) -> str:
-    st = st.set_table_attributes('class="sortable"').set_uuid(uid)
-    return '<div class="scroll">' + st.to_html(sparse_index=False, exclude_styles=False) + "</div>"
+def budget_class(budget: float | None, ulp: float | None) -> str:
+    """The colour class of a result: by the budget used where the row records it, else (older
+    result files) by its max ULP on the log scale."""
+    level = tables.budget_level(budget)
+    return f"b-{level}" if level else _ulp_class(ulp if ulp is not None else math.nan)
+
+
+def _row_class(r: Row) -> str:
+    if r.status in ("skip", "error"):
+        return "una"
+    return budget_class(r.budget_used, r.max_ulp)
 
 
 def parity_html(b: Bundle) -> str:
     t = b.parity
     if t.empty:
         return "<p>(no rows)</p>"
-    classes = t.map(lambda v: "st-" + str(v).split(" ", 1)[0] if str(v) else "")
-    classes["tolerance"] = ""
-    st = Styler(t, cell_ids=False).set_td_classes(classes)
+    classes = tables.pivot(b.rows, lambda r: f"st-{r.status}" if r.status in STATUS_CSS else "")
+    classes = classes.astype(object).reindex(index=t.index, columns=t.columns, fill_value="")
+    st = Styler(t, cell_ids=False).set_td_classes(classes.fillna("")).format(_text())
     return _lean(st, "parity")
 
 
 def ulp_html(b: Bundle) -> str:
-    u = b.ulp
+    u = tables.ulp_text_table(b.rows)
     if u.empty:
         return "<p>(no rows)</p>"
-    st = Styler(u, cell_ids=False).set_td_classes(u.map(_ulp_class)).format(_ulp_text)
+    classes = tables.pivot(b.rows, _row_class).astype(object)
+    classes = classes.reindex(index=u.index, columns=u.columns, fill_value="una").fillna("una")
+    st = Styler(u, cell_ids=False).set_td_classes(classes).format(_text())
     return _lean(st, "ulp")
+
+
+def _summary_css(s: pd.DataFrame) -> pd.DataFrame:
+    css = pd.DataFrame("", index=s.index, columns=s.columns)
+    has_budget = s["budget used"].notna() if "budget used" in s.columns else None
+    if has_budget is not None:
+        css["budget used"] = [
+            BUDGET_CSS.get(tables.budget_level(v) or "", "") for v in s["budget used"]
+        ]
+    if "worst ulp" in s.columns:
+        css["worst ulp"] = [
+            "" if has_budget is not None and known else ULP_CSS[_ulp_class(u)]
+            for u, known in zip(
+                s["worst ulp"],
+                has_budget if has_budget is not None else [False] * len(s),
+                strict=True,
+            )
+        ]
+    for col in ("fail", "error", "known"):
+        if col in s.columns:
+            css[col] = [STATUS_CSS[col] if v else "" for v in s[col]]
+    if "wrong-sign zeros" in s.columns:
+        css["wrong-sign zeros"] = [BUDGET_CSS["near"] if v else "" for v in s["wrong-sign zeros"]]
+    return css
 
 
 def summary_html(b: Bundle) -> str:
     s = b.summary
     if s.empty:
         return "<p>(no rows)</p>"
-    st = s.style.format({"worst ulp": _ulp_text, "max abs err": "{:.3g}"}, na_rep="–")
-    if "worst ulp" in s.columns:
-        st = st.background_gradient(
-            cmap="YlOrRd", subset=["worst ulp"], gmap=_gmap(s[["worst ulp"]])["worst ulp"], vmin=0.0
-        )
-    for col, css in (
-        ("fail", STATUS_CSS["fail"]),
-        ("error", STATUS_CSS["error"]),
-        ("known", STATUS_CSS["known"]),
-    ):
+    st = s.style.format(_text(lambda v: f"{v:.3g}" if isinstance(v, float) else str(v)))
+    formats: dict[str, Callable[[object], str]] = {
+        "worst ulp": _ulp_text,
+        "max abs err": lambda v: "–" if math.isnan(v) else f"{v:.3g}",  # type: ignore[arg-type]
+        "budget used": lambda v: tables.fmt_budget(float(v)),  # type: ignore[arg-type]
+    }
+    for col, fmt in formats.items():
         if col in s.columns:
-            st = st.map(lambda v, css=css: css if v else "", subset=[col])
-    return _styled(st, "summary")
+            st = st.format(_text(fmt), subset=[col])
+    st = st.apply(_summary_css, axis=None)
+    return _lean(st, "summary")
 
 
 def agreement_html(b: Bundle, images: dict[str, bytes]) -> str:
@@ -181,24 +243,42 @@ def agreement_html(b: Bundle, images: dict[str, bytes]) -> str:
     parts = []
     for dtype, op, group in b.agreement.sections():
         fname = b.agreement.file_name(dtype, op, group)
-        anchor = fname.removesuffix(".png").replace("_", "-")
+        anchor = fname.removesuffix(".png").replace("_", "-")  # a slug: see file_name
         m = b.agreement.matrix(dtype, op, group)
         st = m.style.background_gradient(cmap="YlOrRd", gmap=_gmap(m), axis=None, vmin=0.0).format(
-            _ulp_text
+            _text(_ulp_text)
         )
-        parts.append(f'<h3 id="{anchor}">{html.escape(b.agreement.title(dtype, op, group))}</h3>')
-        parts.append(_styled(st, anchor.replace("-", "_")))
+        title = b.agreement.title(dtype, op, group)
+        parts.append(f'<h3 id="{anchor}">{escape.html(title)}</h3>')
+        parts.append(_lean(st, anchor.replace("-", "_")))
         for n in sorted(b.agreement.bounds(dtype, op, group) - {"exact"}):
-            parts.append(f'<p class="note">{html.escape(BOUND_NOTE[n])}.</p>')
+            parts.append(f'<p class="note">{escape.html(BOUND_NOTE.get(n, n))}.</p>')
         png = images.get(fname)
         if png:
-            parts.append(_img(png, f"agreement heatmap {op} {dtype}"))
+            parts.append(_img(png, f"agreement heatmap {title}"))
     return "\n".join(parts)
+
+
+def _gmap(df: pd.DataFrame) -> pd.DataFrame:
+    """log2(1 + ulp), with infinities drawn as the darkest finite colour."""
+    vals = df.to_numpy(dtype=float)
+    finite = vals[np.isfinite(vals)]
+    cap = max(float(finite.max()) * 2 if finite.size else 1.0, 16.0)
+    with np.errstate(invalid="ignore"):
+        g = np.log2(1.0 + np.clip(np.nan_to_num(vals, nan=0.0, posinf=cap), 0.0, cap))
+    return pd.DataFrame(g, index=df.index, columns=df.columns)
 
 
 def _img(png: bytes, alt: str) -> str:
     data = base64.b64encode(png).decode("ascii")
-    return f'<img class="plot" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+    return f'<img class="plot" alt="{escape.html(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _where(r: Row) -> str:
+    return (
+        f"<code>{escape.html(r.case)}</code> {escape.html(r.dtype)} {escape.html(r.op)} — "
+        f"<b>{escape.html(r.framework)}</b> <code>{escape.html(r.path)}</code>"
+    )
 
 
 def failures_html(b: Bundle) -> str:
@@ -209,15 +289,15 @@ def failures_html(b: Bundle) -> str:
     for i, r in enumerate(rows):
         out.append(
             f'<div id="failure-{i}"><p><span style="{STATUS_CSS[r.status]};padding:1px 6px">'
-            f"{r.status}</span> <code>{html.escape(r.case)}</code> {r.dtype} {r.op} — "
-            f"<b>{html.escape(r.framework)}</b> <code>{html.escape(r.path)}</code> "
-            f"({html.escape(r.mode)}, {html.escape(r.device)}): {html.escape(r.message)}</p>"
+            f"{r.status}</span> "
+            f"{_where(r)} ({escape.html(r.mode)}, {escape.html(r.device)}): "
+            f"{escape.html(r.message)}</p>"
         )
         snip = b.snippets.get(id(r))
         if snip is not None:
             out.append(
-                f"<details><summary>reproduce ({html.escape(snip.name)})</summary>"
-                f"<pre><code>{html.escape(snip.code)}</code></pre></details>"
+                f"<details><summary>reproduce ({escape.html(snip.name)})</summary>"
+                f"<pre><code>{_pre(snip.code)}</code></pre></details>"
             )
         out.append("</div>")
     return "\n".join(out)
@@ -227,40 +307,60 @@ def known_html(b: Bundle) -> str:
     known = [r for r in b.rows if r.status == "known"]
     if not known and b.known is None:
         return ""
-    items = [
-        f"<li><code>{html.escape(r.case)}</code> {r.dtype} {r.op} — {html.escape(r.framework)} "
-        f"<code>{html.escape(r.path)}</code>: {html.escape(r.message)}</li>"
-        for r in known
-    ]
+    items = [f"<li>{_where(r)}: {escape.html(r.message)}</li>" for r in known]
     if b.known is not None:
-        items += [f"<li>{html.escape(line)}</li>" for line in b.known.lines()]
+        items += [f"<li>{escape.html(line)}</li>" for line in b.known.lines()]
     return f'<section id="known"><h2>Known deviations</h2><ul>{"".join(items)}</ul></section>'
+
+
+def _pre(text: str) -> str:
+    """Preformatted text: line breaks kept, each line escaped."""
+    return "\n".join(escape.html(line) for line in text.split("\n"))
+
+
+def _plain_table(df: pd.DataFrame) -> str:
+    """A small sortable table of strings, every cell escaped."""
+    head = "".join(f"<th>{escape.html(c)}</th>" for c in df.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape.html(v)}</td>" for v in row) + "</tr>"
+        for row in df.itertuples(index=False, name=None)
+    )
+    return f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def render(b: Bundle, images: dict[str, bytes]) -> str:
     verdict = b.verdict()
     cls = "fail" if verdict.startswith("FAIL") else "pass"
     env = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in b.header
+        f"<tr><th>{escape.html(k)}</th><td>{escape.html(v)}</td></tr>" for k, v in b.header
     )
-    fw = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{html.escape(f[k])}</td>" for k in ("framework", "version", "devices", "modes")
+    fw = _plain_table(
+        pd.DataFrame(
+            [
+                [f["framework"], f["version"], f["devices"], f["modes"], f["settings"] or f["note"]]
+                for f in b.frameworks
+            ],
+            columns=["framework", "version", "devices", "modes", "settings"],
         )
-        + f"<td>{html.escape(f['settings'] or f['note'])}</td></tr>"
-        for f in b.frameworks
     )
     legend = "".join(f'<span style="{css}">{s}</span>' for s, css in STATUS_CSS.items())
+    ulp_legend = "".join(
+        f'<span class="{k}">{t}</span>'
+        for k, t in zip(
+            ULP_CSS,
+            ("0", "1", "2–3", "4–7", "8–15", "16–63", "64–1023", "≥1024/∞"),
+            strict=False,
+        )
+    )
+    budget_legend = "".join(
+        f'<span style="{BUDGET_CSS[k]}">{t}</span>' for k, t in BUDGET_LEGEND.items()
+    )
     sig = [n for n in sorted(images) if n.startswith("sigmoid_ulp_")]
     sig_html = "".join(_img(images[n], n) for n in sig) or (
         '<p class="note">No sigmoid arrays stored (outputs.npz missing), nothing to plot.</p>'
     )
     gate = b.extra.get("gate_html", "")
-    tol = b.tolerances
-    tol_html = (
-        tol.to_html(index=False, classes="sortable", border=0) if not tol.empty else "<p>(none)</p>"
-    )
+    tol_html = _plain_table(b.tolerances) if not b.tolerances.empty else "<p>(none)</p>"
     nav = [
         ("environment", "Environment"),
         ("summary", "Summary"),
@@ -274,19 +374,22 @@ def render(b: Bundle, images: dict[str, bytes]) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(b.title)}</title>
+<title>{escape.html(b.title)}</title>
 <style>{CSS}{_class_css()}</style></head>
 <body>
-<header><h1>{html.escape(b.title)}</h1><div class="verdict {cls}">{html.escape(verdict)}</div></header>
+<header><h1>{escape.html(b.title)}</h1><div class="verdict {cls}">{escape.html(verdict)}</div></header>
 <nav>{"".join(f'<a href="#{a}">{t}</a>' for a, t in nav)}</nav>
 <main>
 {gate}
 <section id="environment"><h2>Environment</h2>
 <table>{env}</table>
-<table class="sortable"><thead><tr><th>framework</th><th>version</th><th>devices</th><th>modes</th><th>settings</th></tr></thead><tbody>{fw}</tbody></table>
+{fw}
 </section>
 <section id="summary"><h2>Summary</h2>
-<p>Per framework, dtype and op; worst ULP against the row's target.</p>
+<p>Per framework, dtype and op: the largest share of its tolerance a row used (budget used;
+above 100% fails), the worst ULP against the row's target, and the case that came closest to
+its tolerance (largest ULP where no budget is recorded).</p>
+<p class="legend">{budget_legend}</p>
 {summary_html(b)}
 </section>
 <section id="failures"><h2>Failures</h2>
@@ -295,14 +398,16 @@ def render(b: Bundle, images: dict[str, bytes]) -> str:
 {known_html(b)}
 <section id="parity"><h2>Parity</h2>
 <p>Cells: status, max ULP and (max absolute error) against the target — the case's
-<code>expected</code> values when given, else the exact reference correctly rounded. Click a
-header to sort.</p>
+<code>expected</code> values when given, else the exact reference correctly rounded — the share
+of the tolerance used, and wrong-signed zeros where there are any. Click a header to sort.</p>
 <p class="legend">{legend}</p>
 {parity_html(b)}
 </section>
 <section id="ulp"><h2>Max ULP</h2>
-<p>The same rows as numbers, coloured on a log scale (– : error, skip or not run):
-{"".join(f'<span style="background:{c};padding:1px 6px">{t}</span>' for c, t in zip(ULP_BUCKETS, ("0", "1", "2–3", "4–7", "8–15", "16–63", "64–1023", "≥1024/∞"), strict=True))}</p>
+<p class="legend">The same rows as numbers: max ULP · share of the tolerance used, coloured by
+that share (– : error, skip or not run): {budget_legend}</p>
+<p class="legend">Rows without a recorded budget (older result files) are coloured by max ULP
+on a log scale: {ulp_legend}</p>
 {ulp_html(b)}
 </section>
 <section id="agreement"><h2>Agreement between paths</h2>

@@ -10,21 +10,42 @@ and ``name="DTYPE OP PATH [MODE @DEVICE]"``; ``fail`` rows carry ``<failure>``, 
 
 from __future__ import annotations
 
+import math
 import socket
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .. import escape
 from ..results import Row
-from .tables import fmt_ulp
+from .tables import fmt_budget, fmt_ulp
+
+MESSAGE_LIMIT = 500  # characters of a row's message in a failure's ``message`` attribute
 
 
-def _clean(text: str) -> str:
-    """Drop characters XML 1.0 cannot hold."""
-    return "".join(
-        c for c in text if c in "\t\n\r" or (" " <= c <= "\ud7ff") or ("\ue000" <= c <= "\ufffd")
-    )
+def _clean(text: object) -> str:
+    """Text every XML 1.0 parser accepts (ElementTree escapes ``<``, ``&`` and quotes): the
+    characters XML cannot hold, and invisible controls, are shown as escapes."""
+    return escape.xml(text)
+
+
+def _line(text: object) -> str:
+    """One line for an attribute: line breaks and controls shown as escapes."""
+    return escape.xml(escape.visible(text))
+
+
+def _seconds(v: float) -> float:
+    return v if isinstance(v, float | int) and math.isfinite(v) and v > 0 else 0.0
+
+
+def _measure(r: Row) -> str:
+    text = f"max ulp {fmt_ulp(r.max_ulp)}, max abs err {r.max_abs_err}"
+    if r.budget_used is not None:
+        text += f", budget used {fmt_budget(r.budget_used)} of the tolerance"
+    if r.wrong_sign_zeros:
+        text += f", {r.wrong_sign_zeros} wrong-signed zeros"
+    return text
 
 
 def testcase_name(r: Row) -> str:
@@ -37,7 +58,7 @@ def _details(r: Row, snippet: str | None) -> str:
         f"case: {r.case} ({r.file})",
         f"framework: {r.framework} {r.framework_version}; path: {r.path}; mode: {r.mode}; "
         f"device: {r.device}",
-        f"max ulp: {fmt_ulp(r.max_ulp)}; max abs err: {r.max_abs_err}; against: {r.against}",
+        f"{_measure(r)}; against: {r.against}",
         f"tolerance: {r.tolerance}",
         f"message: {r.message}",
     ]
@@ -60,28 +81,28 @@ def build(
     frameworks = sorted({r.framework for r in rows})
     for i, fw in enumerate(frameworks):
         rs = [r for r in rows if r.framework == fw]
-        suite = ET.SubElement(root, "testsuite", name=f"conformance.{fw}")
+        suite = ET.SubElement(root, "testsuite", name=_line(f"conformance.{fw}"))
         props = ET.SubElement(suite, "properties")
         versions = sorted({r.framework_version for r in rs if r.framework_version})
-        ET.SubElement(props, "property", name="framework_version", value=", ".join(versions))
-        settings = sorted({(k, str(v)) for r in rs for k, v in r.settings.items()})
+        ET.SubElement(props, "property", name="framework_version", value=_line(", ".join(versions)))
+        settings = sorted({(str(k), str(v)) for r in rs for k, v in r.settings.items()})
         for k, v in settings:
-            ET.SubElement(props, "property", name=f"setting.{k}", value=_clean(v))
+            ET.SubElement(props, "property", name=_line(f"setting.{k}"), value=_line(v))
         for key in ("suite_revision", "cpu", "platform", "python"):
             if env and env.get(key):
-                ET.SubElement(props, "property", name=key, value=_clean(str(env[key])))
+                ET.SubElement(props, "property", name=key, value=_line(str(env[key])))
         counts = {"fail": 0, "error": 0, "skip": 0}
         seconds = 0.0
         for r in rs:
             tc = ET.SubElement(
                 suite,
                 "testcase",
-                classname=_clean(f"conformance.{fw}.{r.case}"),
-                name=_clean(testcase_name(r)),
-                time=f"{max(r.seconds, 0.0):.6f}",
+                classname=_line(f"conformance.{fw}.{r.case}"),
+                name=_line(testcase_name(r)),
+                time=f"{_seconds(r.seconds):.6f}",
             )
-            seconds += max(r.seconds, 0.0)
-            msg = _clean(r.message[:500])
+            seconds += _seconds(r.seconds)
+            msg = _line(escape.visible(r.message, MESSAGE_LIMIT))
             if r.status == "fail":
                 counts["fail"] += 1
                 el = ET.SubElement(tc, "failure", message=msg, type="conformance.mismatch")
@@ -99,17 +120,14 @@ def build(
                 el.text = _details(r, snippets.get(id(r)))
             else:
                 out = ET.SubElement(tc, "system-out")
-                out.text = _clean(
-                    f"pass: max ulp {fmt_ulp(r.max_ulp)}, max abs err {r.max_abs_err}, "
-                    f"tolerance {r.tolerance}"
-                )
+                out.text = _clean(f"{r.status}: {_measure(r)}, tolerance {r.tolerance}")
         suite.set("tests", str(len(rs)))
         suite.set("failures", str(counts["fail"]))
         suite.set("errors", str(counts["error"]))
         suite.set("skipped", str(counts["skip"]))
         suite.set("time", f"{seconds:.6f}")
-        suite.set("timestamp", stamp)
-        suite.set("hostname", host)
+        suite.set("timestamp", _line(stamp))
+        suite.set("hostname", _line(host))
         suite.set("id", str(i))
         suite.set("package", "conformance")
         totals["tests"] += len(rs)

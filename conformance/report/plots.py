@@ -2,7 +2,8 @@
 
 Both need the arrays of the outputs side file; without it there is nothing to plot and the
 report says so. Figures are returned as PNG bytes, written to ``plots/`` and embedded in the
-HTML report as data URIs.
+HTML report as data URIs. Names from the rows reach titles, tick labels and legends through
+:func:`conformance.escape.matplotlib_text` (no mathtext, no control characters).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 import numpy as np
 
 from .. import dtypes as D
+from .. import escape
 from ..outputs import OutputStore
 from ..results import Row
 from ..tolerances import SIGMOID_ULP_BUDGET
@@ -125,7 +127,8 @@ def _sigmoid_figures(
                     s=9,
                     alpha=0.6,
                     marker=markers[i % len(markers)],
-                    label=path + (f" ({n_inf} special mismatches)" if n_inf else ""),
+                    label=escape.matplotlib_text(path)
+                    + (f" ({n_inf} special mismatches)" if n_inf else ""),
                 )
                 if n_inf:
                     ax.scatter(x[~finite], np.full(n_inf, top * 1.5 + 1), marker="x", c="red")
@@ -138,7 +141,7 @@ def _sigmoid_figures(
             ax.set_ylim(-0.3, top * 2 + 2)
             budget = SIGMOID_ULP_BUDGET.get(dtype, 4)
             ax.plot([lo, hi], [budget, budget], color="grey", ls="--", lw=0.8, label="ULP budget")
-            ax.set_title(fw, fontsize=10)
+            ax.set_title(escape.matplotlib_text(fw), fontsize=10)
             ax.set_xlabel("sigmoid input")
             ax.grid(True, alpha=0.3)
             ax.legend(fontsize=6, loc="upper left")
@@ -169,8 +172,9 @@ def agreement_figures(agree: Agreement) -> dict[str, bytes]:
         size = max(4.0, 0.55 * n + 2.5)
         fig, ax = plt.subplots(figsize=(size + 1.5, size))
         im = ax.imshow(shown + 1.0, cmap="viridis", norm=LogNorm(vmin=1.0, vmax=vmax))
-        ax.set_xticks(range(n), [str(c) for c in m.columns], rotation=60, ha="right", fontsize=7)
-        ax.set_yticks(range(n), [str(c) for c in m.index], fontsize=7)
+        ticks = [escape.matplotlib_text(c) for c in m.columns]
+        ax.set_xticks(range(n), ticks, rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(n), [escape.matplotlib_text(c) for c in m.index], fontsize=7)
         if n <= 24:
             for i in range(n):
                 for j in range(n):
@@ -180,7 +184,7 @@ def agreement_figures(agree: Agreement) -> dict[str, bytes]:
         fig.colorbar(im, ax=ax, label="max ULP distance + 1 (log)")
         bound = agree.bounds(dtype, op, group)
         note = "" if bound <= {"exact"} else f" ({', '.join(sorted(bound - {'exact'}))} bounds)"
-        title = agree.title(dtype, op, group)
+        title = escape.matplotlib_text(agree.title(dtype, op, group), 160)
         ax.set_title(f"agreement, {title}: max ULP between paths{note}", fontsize=10)
         figures[agree.file_name(dtype, op, group)] = _png(fig)
     return figures

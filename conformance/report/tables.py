@@ -1,8 +1,9 @@
 """The report's tables, built with pandas from result rows (and the outputs side file).
 
 - parity table: rows case × dtype × op, columns framework/path[/mode][@device], cells
-  "status max-ULP (abs error)", plus the tolerance used;
-- summary: per framework × dtype × op, row counts by status, worst ULP and its case;
+  "status max-ULP (abs error) · budget used · wrong-sign zeros", plus the tolerance used;
+- summary: per framework × dtype × op, row counts by status, the largest budget used, worst
+  ULP and the case that came closest to its tolerance;
 - agreement: for each dtype and op, the max ULP distance between the outputs of every two
   framework paths on the same case (max over cases).
 """
@@ -10,7 +11,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from itertools import combinations
 
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import dtypes as D
+from .. import escape
 from ..outputs import OutputStore
 from ..results import STATUSES, Row
 
@@ -66,27 +68,87 @@ def fmt_err(e: float | None) -> str:
     return "0" if e == 0 else f"{e:.2g}"
 
 
+def fmt_budget(b: float | None) -> str:
+    """Budget used (largest error / its allowance) as a share of the tolerance: ``25%``,
+    ``>100%`` just above it, ``12×`` from ten times the tolerance up."""
+    if b is None or math.isnan(b):
+        return "–"
+    if math.isinf(b):
+        return "∞"
+    if b == 0:
+        return "0%"
+    if b < 0.01:
+        return "<1%"
+    if b < 10:
+        text = f"{b * 100:.0f}%"
+        return ">100%" if b > 1 and text == "100%" else text
+    return f"{b:.3g}×"
+
+
+#: Colour levels of the budget used, from the upper end of each level: well within the
+#: tolerance, close to it, above it, far above it.
+BUDGET_LEVELS = (("low", 0.5), ("near", 1.0), ("over", 10.0), ("far", math.inf))
+
+
+def budget_level(b: float | None) -> str | None:
+    """The colour level of a budget used (None: not recorded, e.g. an older result file)."""
+    if b is None or math.isnan(b):
+        return None
+    for name, top in BUDGET_LEVELS:
+        if b <= top:
+            return name
+    return BUDGET_LEVELS[-1][0]
+
+
+def _zeros(n: int) -> str:
+    return f"{n} wrong-sign zero{'s' if n != 1 else ''}"
+
+
 def cell(r: Row) -> str:
-    """Parity cell text: ``pass 1 ulp (3e-08)``, ``error``, ``skip``."""
-    if r.status in ("skip", "error") or r.max_ulp is None:
+    """Parity cell text: ``pass 1 ulp (3e-08) · 25% of tol``, ``error``, ``skip``; budget and
+    wrong-signed zeros only where the row records them."""
+    if r.status in ("skip", "error"):
         return r.status
-    return f"{r.status} {fmt_ulp(r.max_ulp)} ulp ({fmt_err(r.max_abs_err)})"
+    parts = [r.status]
+    if r.max_ulp is not None:
+        parts[0] += f" {fmt_ulp(r.max_ulp)} ulp ({fmt_err(r.max_abs_err)})"
+    if r.budget_used is not None:
+        parts.append(f"{fmt_budget(r.budget_used)} of tol")
+    if r.wrong_sign_zeros:
+        parts.append(_zeros(r.wrong_sign_zeros))
+    return " · ".join(parts)
 
 
-def _pivot(rows: list[Row], value: str) -> pd.DataFrame:
+def ulp_cell(r: Row) -> str:
+    """Max-ULP table cell: ``1 · 25%`` (max ULP, budget used, wrong-signed zeros)."""
+    if r.status in ("skip", "error") or (r.max_ulp is None and r.budget_used is None):
+        return "–"
+    parts = [fmt_ulp(r.max_ulp)]
+    if r.budget_used is not None:
+        parts.append(fmt_budget(r.budget_used))
+    if r.wrong_sign_zeros:
+        parts.append(_zeros(r.wrong_sign_zeros))
+    return " · ".join(parts)
+
+
+def _ulp_value(r: Row) -> float:
+    return np.nan if r.max_ulp is None or r.status in ("skip", "error") else r.max_ulp
+
+
+def _budget_value(r: Row) -> float:
+    bad = r.budget_used is None or r.status in ("skip", "error")
+    return np.nan if bad else float(r.budget_used)  # type: ignore[arg-type]
+
+
+def pivot(rows: list[Row], value: Callable[[Row], object]) -> pd.DataFrame:
+    """Rows case × dtype × op, one column per framework path, cells ``value(row)``."""
     if not rows:
         return pd.DataFrame()
     label = Labeller(rows)
-    records = []
-    for r in rows:
-        v: object
-        if value == "cell":
-            v = cell(r)
-        elif value == "status":
-            v = r.status
-        else:
-            v = np.nan if r.max_ulp is None or r.status in ("skip", "error") else r.max_ulp
-        records.append({"case": r.case, "dtype": r.dtype, "op": r.op, "column": label(r), "v": v})
+    records = [
+        {"case": r.case, "dtype": r.dtype, "op": r.op, "column": label(r), "v": value(r)}
+        for r in rows
+    ]
     df = pd.DataFrame(records)
     table = df.pivot_table(index=INDEX, columns="column", values="v", aggfunc="first", sort=True)
     table.columns.name = None
@@ -95,7 +157,7 @@ def _pivot(rows: list[Row], value: str) -> pd.DataFrame:
 
 def parity_table(rows: list[Row], tolerance: bool = True) -> pd.DataFrame:
     """Rows case × dtype × op, columns framework/path, cells "status ULP (abs err)"."""
-    table = _pivot(rows, "cell")
+    table = pivot(rows, cell)
     if table.empty:
         return table
     table = table.fillna("")
@@ -111,14 +173,26 @@ def parity_table(rows: list[Row], tolerance: bool = True) -> pd.DataFrame:
 
 
 def status_table(rows: list[Row]) -> pd.DataFrame:
-    table = _pivot(rows, "status")
+    table = pivot(rows, lambda r: r.status)
     return table.fillna("") if not table.empty else table
 
 
 def ulp_table(rows: list[Row]) -> pd.DataFrame:
     """Same shape as the parity table: numeric max ULP (NaN for error/skip/missing)."""
-    table = _pivot(rows, "ulp")
+    table = pivot(rows, _ulp_value)
     return table.astype(float) if not table.empty else table
+
+
+def budget_table(rows: list[Row]) -> pd.DataFrame:
+    """Same shape as the parity table: budget used (NaN where not recorded, error, skip)."""
+    table = pivot(rows, _budget_value)
+    return table.astype(float) if not table.empty else table
+
+
+def ulp_text_table(rows: list[Row]) -> pd.DataFrame:
+    """Same shape as the parity table: :func:`ulp_cell` texts ("" where the path did not run)."""
+    table = pivot(rows, ulp_cell)
+    return table.fillna("") if not table.empty else table
 
 
 def status_counts(rows: list[Row]) -> pd.DataFrame:
@@ -133,21 +207,34 @@ def status_counts(rows: list[Row]) -> pd.DataFrame:
 
 
 def summary(rows: list[Row]) -> pd.DataFrame:
-    """Per framework × dtype × op: rows, counts by status, worst ULP and where, max abs error."""
+    """Per framework × dtype × op: rows, counts by status, the largest budget used, worst ULP,
+    the case that came closest to (or went furthest past) its tolerance, max abs error, and
+    wrong-signed zeros where any row has them. Without budgets (older result files) the worst
+    case is the one with the largest ULP error."""
     groups: dict[tuple[str, str, str], list[Row]] = {}
     for r in rows:
         groups.setdefault((r.framework, r.dtype, r.op), []).append(r)
+    zeros = any(r.wrong_sign_zeros for r in rows)
     records = []
     for (fw, dtype, op), rs in sorted(groups.items()):
-        judged = [r for r in rs if r.status in RAN and r.max_ulp is not None]
-        worst = max(judged, key=lambda r: (r.max_ulp, r.max_abs_err or 0.0), default=None)
+        judged = [r for r in rs if r.status in RAN]
+        measured = [r for r in judged if r.max_ulp is not None]
+        budgets = [r for r in judged if r.budget_used is not None and not math.isnan(r.budget_used)]
+        worst: Row | None
+        if budgets:
+            worst = max(budgets, key=lambda r: (r.budget_used, r.max_ulp or 0.0))
+        else:
+            worst = max(measured, key=lambda r: (r.max_ulp, r.max_abs_err or 0.0), default=None)
         rec: dict[str, object] = {"framework": fw, "dtype": dtype, "op": op, "rows": len(rs)}
         for s in STATUSES:
             rec[s] = sum(r.status == s for r in rs)
-        rec["worst ulp"] = worst.max_ulp if worst else np.nan
+        rec["budget used"] = max(r.budget_used for r in budgets) if budgets else np.nan  # type: ignore[type-var]
+        rec["worst ulp"] = max((r.max_ulp for r in measured), default=np.nan)  # type: ignore[type-var]
         rec["worst case"] = f"{worst.case} ({worst.path})" if worst else ""
-        errs = [r.max_abs_err for r in judged if r.max_abs_err is not None]
+        errs = [r.max_abs_err for r in measured if r.max_abs_err is not None]
         rec["max abs err"] = max(errs) if errs else np.nan
+        if zeros:
+            rec["wrong-sign zeros"] = sum(r.wrong_sign_zeros for r in rs)
         records.append(rec)
     if not records:
         return pd.DataFrame()
@@ -207,7 +294,7 @@ class Agreement:
     def file_name(self, dtype: str, op: str, group: str) -> str:
         groups = sorted({g for d, o, g in self.sections() if (d, o) == (dtype, op)})
         suffix = f"_{groups.index(group) + 1}" if len(groups) > 1 else ""
-        return f"agreement_{dtype}_{op}{suffix}.png"
+        return f"agreement_{escape.slug(dtype)}_{escape.slug(op)}{suffix}.png"
 
 
 def agreement(rows: list[Row], store: OutputStore | None) -> Agreement:

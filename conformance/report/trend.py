@@ -13,7 +13,9 @@ from dataclasses import asdict
 import pandas as pd
 from packaging.version import InvalidVersion, Version
 
+from .. import escape
 from ..results import Row
+from .markdown import table as md_table
 from .tables import cell
 
 
@@ -83,7 +85,10 @@ def trend(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def markdown(df: pd.DataFrame, labels: list[str]) -> str:
-    parts = ["# Parity trend", "", f"Runs: {', '.join(f'`{x}`' for x in labels)}", ""]
+    """``trend.md``: versions per run, status counts per version, and one table per framework;
+    every label and cell from the result files is escaped."""
+    runs = ", ".join(escape.markdown_code(x, table=False) for x in labels)
+    parts = ["# Parity trend", "", f"Runs: {runs}", ""]
     if df.empty:
         return "\n".join([*parts, "(no rows)"]) + "\n"
     versions = (
@@ -92,7 +97,8 @@ def markdown(df: pd.DataFrame, labels: list[str]) -> str:
         .agg(lambda s: ", ".join(sorted(set(s))))
         .unstack(fill_value="–")
     )
-    parts += ["## Versions per run", "", versions.to_markdown(), ""]
+    versions.columns.name = None
+    parts += ["## Versions per run", "", md_table(versions), ""]
     counts = df.pivot_table(
         index=["framework", "framework_version"],
         columns="status",
@@ -101,14 +107,14 @@ def markdown(df: pd.DataFrame, labels: list[str]) -> str:
         fill_value=0,
     )
     counts.columns.name = None
-    parts += ["## Status counts per framework version", "", counts.to_markdown(), ""]
+    parts += ["## Status counts per framework version", "", md_table(counts), ""]
     for fw, table in trend(df).items():
         parts += [
-            f"## {fw}",
+            f"## {escape.markdown(fw)}",
             "",
-            "Cells: status, max ULP (abs error), by version.",
+            "Cells: status, max ULP (abs error), share of the tolerance used, by version.",
             "",
-            table.to_markdown(),
+            md_table(table),
             "",
         ]
     return "\n".join(parts).rstrip() + "\n"
