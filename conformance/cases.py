@@ -25,10 +25,8 @@ MAX_MACS = 1 << 28  # batch * in_features * out_features, 268 M
 
 BUNDLED_CASES = Path(__file__).resolve().parent.parent / "cases"
 
-# Framework-native seeded init (``params: {init: ...}``, docs/native.md): the parameter layout
-# each initialiser draws in, and the framework (adapter name) that owns it.
-INIT_LAYOUT = {"torch": "weight", "keras": "kernel", "jax": "kernel"}
-INIT_OWNER = {"torch": "torch", "keras": "tensorflow", "jax": "jax"}
+# Parameter pins of a framework-native init case (``params: {init: ...}``, docs/native.md); the
+# adapters declare which init kinds they draw, and in which layout (``Adapter.init_kinds``).
 PARAM_PINS = ("weight", "kernel", "bias")
 
 
@@ -51,9 +49,16 @@ class Arrays:
     dtype: str
     x: np.ndarray | None  # (*batch, in) for dense cases
     z: np.ndarray | None  # sigmoid-only input
-    weight: np.ndarray | None  # (out, in), PyTorch layout, always given
+    param: np.ndarray | None  # the parameter as the case wrote it (or its init drew it)
     bias: np.ndarray | None
-    layout: str  # how the case wrote its parameter: "weight" or "kernel"
+    layout: str  # the layout of ``param``: "weight" (out, in) or "kernel" (in, out); "" sigmoid
+
+    @property
+    def weight(self) -> np.ndarray | None:
+        """The parameter as an (out, in) weight (a view), for the reference, which takes that."""
+        if self.param is None:
+            return None
+        return self.param if self.layout == "weight" else self.param.T
 
 
 @dataclass
@@ -100,24 +105,28 @@ class Case:
     def line(self, key: str) -> int | None:
         return self.lines.get(key)
 
-    @cached_property
-    def _draws(self) -> dict[str, np.ndarray]:
-        """Generated arrays, drawn once from ``default_rng(seed)`` in the order x/z, param, bias."""
-        rng = np.random.default_rng(self.seed)
-        out: dict[str, np.ndarray] = {}
+    def sources(self) -> list[tuple[str, Source | None, tuple[int, ...]]]:
+        """(name, source, shape as written) of "input", "param" and "bias", in draw order."""
         pshape = (
             (self.out_features, self.in_features)
             if self.layout == "weight"
             else (self.in_features, self.out_features)
         )
-        for name, src, shape in (
+        return [
             ("input", self.input, self.input_shape),
             ("param", self.param, pshape),
             ("bias", self.bias, (self.out_features,)),
-        ):
-            if isinstance(src, Generated):
-                out[name] = np.asarray(src.draw(rng, shape), dtype=np.float64)
-        return out
+        ]
+
+    @cached_property
+    def _draws(self) -> dict[str, np.ndarray]:
+        """Generated arrays, drawn once from ``default_rng(seed)`` in the order of sources()."""
+        rng = np.random.default_rng(self.seed)
+        return {
+            name: np.asarray(src.draw(rng, shape), dtype=np.float64)
+            for name, src, shape in self.sources()
+            if isinstance(src, Generated)
+        }
 
     def _values(self, name: str, src: Source | None, dt: D.DType) -> np.ndarray | None:
         if src is None:
@@ -128,25 +137,21 @@ class Case:
         return D.round_pair(draw, np.zeros_like(draw), dt)
 
     def arrays(
-        self, dtype: str, drawn: tuple[np.ndarray, np.ndarray | None] | None = None
+        self, dtype: str, drawn: tuple[np.ndarray, str, np.ndarray | None] | None = None
     ) -> Arrays:
-        """Exact arrays in ``dtype``; an init case needs ``drawn`` = (param in ``layout``, bias)
+        """Exact arrays in ``dtype``; an init case needs ``drawn`` = (param, its layout, bias)
         as its owning framework drew them (values of ``dtype``)."""
         dt = D.get(dtype)
         inp = self._values("input", self.input, dt)
         assert inp is not None
         if self.kind == "sigmoid":
             return Arrays(dtype, None, inp, None, None, "")
-        param: np.ndarray | None
-        bias: np.ndarray | None
         if self.init is not None:
             if drawn is None:
                 raise ValueError(f"{self.id}: init {self.init} parameters have not been drawn")
-            param = np.asarray(drawn[0]).astype(np.float64)
-            bias = None if drawn[1] is None else np.asarray(drawn[1]).astype(np.float64)
-        else:
-            param = self._values("param", self.param, dt)
-            bias = self._values("bias", self.bias, dt)
+            p, layout, b = drawn
+            bias = None if b is None else np.asarray(b).astype(np.float64)
+            return Arrays(dtype, inp, None, np.asarray(p).astype(np.float64), bias, layout)
+        param = self._values("param", self.param, dt)
         assert param is not None
-        weight = param if self.layout == "weight" else param.T.copy()
-        return Arrays(dtype, inp, None, weight, bias, self.layout)
+        return Arrays(dtype, inp, None, param, self._values("bias", self.bias, dt), self.layout)

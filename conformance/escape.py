@@ -137,3 +137,19 @@ def csv_cell(text: str) -> str:
 def uncsv_cell(text: str) -> str:
     """Inverse of :func:`csv_cell` for reading a results.csv back."""
     return text[1:] if text.startswith("'") else text
+
+
+def python(value: str | float | bool | None) -> str:
+    """A Python literal of ``value`` for a generated program: it reads back as the same value
+    and cannot run code, whatever the text holds (quotes, newlines, triple quotes). Non-finite
+    floats become ``float("nan")``, ``float("inf")``, ``float("-inf")``."""
+    if value is None or isinstance(value, (bool, str)):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(int(value))
+    v = float(value)
+    if v != v:
+        return 'float("nan")'
+    if v in (float("inf"), float("-inf")):
+        return 'float("inf")' if v > 0 else 'float("-inf")'
+    return repr(v)

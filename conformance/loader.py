@@ -9,7 +9,7 @@ limits, parseable literals). Every problem becomes a :class:`CaseError` pointing
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from .cases import (
-    INIT_LAYOUT,
     MAX_ARRAY_ELEMENTS,
     MAX_MACS,
     PARAM_PINS,
@@ -27,6 +26,7 @@ from .cases import (
 from .distributions import Generated
 from .errors import CaseError
 from .literals import Literal, parse_literal
+from .registry import default_init_layouts
 from .schema import CASE_SCHEMA
 from .yamlio import line_of
 from .yamlio import load as load_yaml
@@ -69,8 +69,12 @@ def display_path(file: Path) -> str:
         return str(file)
 
 
-def load_cases(paths: Iterable[str | Path]) -> tuple[list[Case], list[CaseError]]:
-    """Load every case under ``paths``; bad files become errors and do not stop the rest."""
+def load_cases(
+    paths: Iterable[str | Path], init_layouts: Mapping[str, str] | None = None
+) -> tuple[list[Case], list[CaseError]]:
+    """Load every case under ``paths``; bad files become errors and do not stop the rest.
+    ``init_layouts``: the ``params.init`` kinds the run's adapters draw, and their layouts
+    (default: those of the built-in and installed adapters)."""
     cases: list[Case] = []
     errors: list[CaseError] = []
     seen: dict[str, str] = {}
@@ -80,7 +84,7 @@ def load_cases(paths: Iterable[str | Path]) -> tuple[list[Case], list[CaseError]
             errors.append(CaseError(disp, None, "", "no such file"))
             continue
         try:
-            case = load_case(file, root, disp)
+            case = load_case(file, root, disp, init_layouts)
         except CaseError as exc:
             errors.append(exc)
             continue
@@ -106,7 +110,9 @@ def _path_str(path: Sequence[Any]) -> str:
     return out
 
 
-def load_case(file: Path, root: Path, disp: str | None = None) -> Case:
+def load_case(
+    file: Path, root: Path, disp: str | None = None, init_layouts: Mapping[str, str] | None = None
+) -> Case:
     disp = disp or display_path(file)
     doc = load_yaml(file, disp)
     if doc is None:
@@ -121,7 +127,7 @@ def load_case(file: Path, root: Path, disp: str | None = None) -> Case:
         raise CaseError(
             disp, line_of(doc, path, 1), _path_str(path) or "(top level)", _schema_message(err)
         )
-    return _build(doc, file, root, disp)
+    return _build(doc, file, root, disp, init_layouts)
 
 
 def _schema_message(err: Any) -> str:
@@ -154,7 +160,9 @@ class _Ctx:
             raise self.err(path, str(exc)) from None
 
 
-def _build(doc: Any, file: Path, root: Path, disp: str) -> Case:
+def _build(
+    doc: Any, file: Path, root: Path, disp: str, init_layouts: Mapping[str, str] | None
+) -> Case:
     ctx = _Ctx(doc, disp)
     inputs = doc["inputs"]
     params = doc.get("params") or {}
@@ -186,7 +194,13 @@ def _build(doc: Any, file: Path, root: Path, disp: str) -> Case:
                 "params.init draws the bias too; write bias: null for a layer without bias",
             )
         init_bias = "bias" not in params
-        layout = INIT_LAYOUT[init]
+        layouts = default_init_layouts() if init_layouts is None else init_layouts
+        if init not in layouts:
+            raise ctx.err(
+                ("params", "init"),
+                f"unknown init {init!r}; the adapters draw: {', '.join(sorted(layouts))}",
+            )
+        layout = layouts[init]
         pin_layout, pin_param, pin_bias = _pin_shapes(ctx, doc.get("expected") or {}, init_bias)
     else:
         has_w, has_k = "weight" in params, "kernel" in params

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import dtypes as D
 from .adapters.base import Batch, InitResult, Item
-from .cases import Case
+from .cases import Arrays, Case
 
 MODES = ("eager", "compiled")
 DEVICES = ("cpu", "cuda")
@@ -31,13 +31,16 @@ class Unit:
 
     case: Case
     dtype: str
-    x: np.ndarray | None
-    z: np.ndarray | None
-    weight: np.ndarray | None
-    bias: np.ndarray | None
+    arrays: Arrays | None  # exact values of the dtype; None when an init draw is missing
     slots: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     blocked: tuple[str, str] | None = None  # (status, why) when an init draw is missing
     drawn: InitResult | None = None
+
+
+def drawn_arrays(drawn: InitResult) -> tuple[np.ndarray, str, np.ndarray | None]:
+    """(param, layout, bias) of a draw, as :meth:`Case.arrays` takes them."""
+    assert drawn.param is not None
+    return drawn.param, drawn.layout, drawn.bias
 
 
 def wanted(cases: list[Case], dtypes: list[str]) -> list[tuple[Case, str]]:
@@ -67,25 +70,24 @@ def plan(
             if drawn is None or drawn.error or drawn.param is None:
                 why = f"init: {case.init} draw failed: {drawn.error}" if drawn else ""
                 status, why = blocked or ("error", why or f"init: {case.init}: nothing drawn")
-                units.append(Unit(case, dtype, None, None, None, None, blocked=(status, why)))
+                units.append(Unit(case, dtype, None, blocked=(status, why)))
                 continue
-        pair = None if drawn is None or drawn.param is None else (drawn.param, drawn.bias)
+        pair = None if drawn is None or drawn.param is None else drawn_arrays(drawn)
         arr = case.arrays(dtype, pair)
         dt = D.get(dtype)
         if case.kind == "dense":
-            assert arr.x is not None and arr.weight is not None
-            param = arr.weight if case.layout == "weight" else arr.weight.T
+            assert arr.x is not None and arr.param is not None
             item = Item(
                 case.id,
                 x=D.to_dtype(arr.x, dt),
-                param=np.ascontiguousarray(D.to_dtype(param, dt)),
-                layout=case.layout,
+                param=np.ascontiguousarray(D.to_dtype(arr.param, dt)),  # as written
+                layout=arr.layout,
                 bias=None if arr.bias is None else D.to_dtype(arr.bias, dt),
             )
         else:
             assert arr.z is not None
             item = Item(case.id, z=D.to_dtype(arr.z, dt))
-        unit = Unit(case, dtype, arr.x, arr.z, arr.weight, arr.bias, drawn=drawn)
+        unit = Unit(case, dtype, arr, drawn=drawn)
         for mode in modes:
             for device in devices:
                 key = (case.kind, dtype, case.in_features, case.out_features, arr.bias is not None)

@@ -6,9 +6,14 @@ batch. A framework that is not installed yields ``skip`` rows; one whose worker 
 ``error`` rows for its own unfinished work only.
 
 A run has modes (eager, compiled) and devices (cpu, cuda); each framework gets only the
-batches its adapter can run (docs/native.md). Cases with ``params.init`` need a first phase: every worker starts (imports
-in parallel), the owning framework's worker draws the parameters, and only then are the
-batches built — with the drawn arrays, exact in the case dtype — and sent to every worker.
+batches its adapter can run (docs/native.md). Cases with ``params.init`` need a first phase:
+every worker starts (imports in parallel), the worker of the adapter that declares the init
+kind (``Adapter.init_kinds``) draws the parameters, and only then are the batches built — with
+the drawn arrays, exact in the case dtype — and sent to every worker.
+
+Rows name the paths of each adapter's table (``Adapter.paths``), also when a framework is
+skipped or its worker died. Units with a failing or erroring row keep their inputs and
+expected values in the :class:`OutputStore`, for the report's reproduction programs.
 """
 
 from __future__ import annotations
@@ -18,18 +23,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from .adapters.base import InitRequest, InitResult
-from .cases import INIT_OWNER, Case
+from . import dtypes as D
+from .adapters.base import ApiPath, InitRequest, InitResult
+from .cases import Arrays, Case
 from .checks import pin_errors
 from .errors import CaseError
 from .judge import base_row, init_rows, judge
 from .loader import load_cases
-from .outputs import OutputStore
+from .outputs import INPUTS_MAX, Inputs, OutputStore
 from .planning import DEVICES, MODES, Unit, expand, plan, wanted
 from .reference import Reference, reference
-from .registry import available_specs, load_class, select
+from .registry import init_owners, load_class, select
 from .results import Row
 from .worker import WORKER_TIMEOUT_S, FrameworkRun, WorkerProcess
 
@@ -41,7 +45,8 @@ class RunOptions:
     paths: list[str]
     frameworks: list[str] = field(default_factory=list)
     dtypes: list[str] = field(default_factory=list)
-    adapters: list[str] = field(default_factory=list)
+    adapters: list[str] = field(default_factory=list)  # "module:Class", added to the run
+    replace_adapters: bool = False  # an --adapter may take the name of a known adapter
     mode: str = "eager"  # eager | compiled | all
     device: str = "cpu"  # cpu | cuda | all
     matmul_precision: str = ""  # "" (leave each framework's default) | highest | high | medium
@@ -66,13 +71,16 @@ class RunResult:
     cases: list[Case]
     seconds: float
     outputs: OutputStore = field(default_factory=OutputStore)  # arrays for outputs.npz
+    adapters: dict[str, str] = field(default_factory=dict)  # name -> spec of every adapter known
 
 
 def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> RunResult:
     start = time.perf_counter()
     say = progress or (lambda _msg: None)
-    cases, errors = load_cases(options.paths)
-    chosen = select(options.frameworks, options.adapters)
+    chosen, known = select(options.frameworks, options.adapters, options.replace_adapters)
+    owners = init_owners(known, chosen)
+    cases, errors = load_cases(options.paths, {k: o.layout for k, o in owners.items()})
+    tables = {name: load_class(spec).paths for name, spec in chosen.items()}
     modes, devices = expand(options.mode, MODES), expand(options.device, DEVICES)
     worker_options = options.worker_options()
 
@@ -83,17 +91,19 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> R
     def precompute() -> None:
         for case, dtype in wanted(cases, options.dtypes):
             if case.init is None:
-                arr = case.arrays(dtype)
-                early[(case.id, dtype)] = _reference(dtype, arr.x, arr.weight, arr.bias, arr.z)
+                early[(case.id, dtype)] = _reference(case.arrays(dtype))
 
     ref_thread = threading.Thread(target=precompute, daemon=True)
     ref_thread.start()
 
     # Phase 1: start every worker (imports run in parallel); owners of params.init draw first.
     requests: dict[str, list[InitRequest]] = {}
+    needed = dict(chosen)
     for case, dtype in wanted(cases, options.dtypes):
         if case.init is not None and case.kind == "dense":
-            requests.setdefault(INIT_OWNER[case.init], []).append(
+            owner = owners[case.init]
+            needed.setdefault(owner.name, owner.spec)  # draws only when not in this run
+            requests.setdefault(owner.name, []).append(
                 InitRequest(
                     (case.id, dtype),
                     case.init,
@@ -104,14 +114,8 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> R
                     dtype,
                 )
             )
-    specs = available_specs()
-    needed = dict(chosen)
-    for owner in requests:
-        if owner not in needed and owner in specs:
-            needed[owner] = specs[owner]  # draws only; its rows are not in this run
     workers: list[WorkerProcess] = []
     runs: dict[str, FrameworkRun] = {}
-    init_blocked: dict[str, tuple[str, str]] = {}
     for name, spec in needed.items():
         cls = load_class(spec)
         reason = cls().unavailable()
@@ -129,11 +133,11 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> R
         )
         w.start()
         workers.append(w)
-    for init, owner in INIT_OWNER.items():
-        if owner in runs and runs[owner].skip:
-            init_blocked[init] = ("skip", f"init: {init} needs {owner}: {runs[owner].skip}")
-        elif owner not in needed and owner in requests:
-            init_blocked[init] = ("skip", f"init: {init} needs the {owner} adapter")
+    init_blocked = {
+        kind: ("skip", f"init: {kind} needs {o.name}: {runs[o.name].skip}")
+        for kind, o in owners.items()
+        if o.name in runs and runs[o.name].skip
+    }
     draws: dict[tuple[str, str], InitResult] = {}
     for w in workers:
         if w.run.name in requests:
@@ -169,7 +173,7 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> R
         elif (u.case.id, u.dtype) in early:
             refs[i] = early[(u.case.id, u.dtype)]
         else:  # params.init: the parameters exist only now
-            refs[i] = _reference(u.dtype, u.x, u.weight, u.bias, u.z)
+            refs[i] = _reference(u.arrays)
         ref = refs[i]
         if isinstance(ref, Reference):  # a pinned output must admit the reference
             errors.extend(pin_errors(u.case, u.dtype, ref))
@@ -183,24 +187,27 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> R
     rows: list[Row] = []
     store = OutputStore()
     for i, u in enumerate(units):
-        if u.case.init is not None and INIT_OWNER[u.case.init] in chosen:
-            rows.extend(init_rows(u, runs[INIT_OWNER[u.case.init]]))
+        unit_rows: list[Row] = []
+        drew = owners[u.case.init].name if u.case.init is not None else ""
+        if drew in chosen:
+            unit_rows.extend(init_rows(u, runs[drew]))
         for name in chosen:
-            rows.extend(_rows_for(u, refs[i], runs[name], store, combos, options.accumulation))
+            unit_rows.extend(
+                _rows_for(u, refs[i], runs[name], tables[name], store, combos, options.accumulation)
+            )
         _keep_reference(store, u, refs[i])
-    return RunResult(rows, errors, runs, cases, time.perf_counter() - start, store)
+        if any(r.status in ("fail", "error") for r in unit_rows):
+            _keep_inputs(store, u)
+        rows.extend(unit_rows)
+    seconds = time.perf_counter() - start
+    return RunResult(rows, errors, runs, cases, seconds, store, known)
 
 
-def _reference(
-    dtype: str,
-    x: np.ndarray | None,
-    weight: np.ndarray | None,
-    bias: np.ndarray | None,
-    z: np.ndarray | None,
-) -> Reference | str:
+def _reference(arr: Arrays | None) -> Reference | str:
     """The exact reference of one case in one dtype, or why it failed (costs that unit only)."""
+    assert arr is not None
     try:
-        return reference(dtype, x=x, weight=weight, bias=bias, z=z)
+        return reference(arr.dtype, x=arr.x, weight=arr.weight, bias=arr.bias, z=arr.z)
     except Exception as exc:
         return f"reference failed: {type(exc).__name__}: {exc}"
 
@@ -212,21 +219,33 @@ def _keep_reference(store: OutputStore, u: Unit, ref: Reference | str) -> None:
     if ref.affine is not None:
         store.add_reference(u.case.id, u.dtype, "affine", ref.affine)
         store.add_input(u.case.id, u.dtype, ref.affine)
-    elif u.z is not None:
-        store.add_input(u.case.id, u.dtype, u.z)
+    elif u.arrays is not None and u.arrays.z is not None:
+        store.add_input(u.case.id, u.dtype, u.arrays.z)
     store.add_reference(u.case.id, u.dtype, "sigmoid", ref.sigmoid)
+
+
+def _keep_inputs(store: OutputStore, u: Unit) -> None:
+    """What the unit's reproduction programs need: its inputs and expected values."""
+    if u.arrays is None:
+        return  # an init draw is missing: there is nothing to reproduce with
+    store.add_inputs(u.case.id, u.dtype, Inputs.of(u.case, u.arrays))
+    dt = D.get(u.dtype)
+    for op, per in u.case.expected.items():
+        lit = per.get(u.dtype) or per.get("*")
+        if lit is not None and lit.rounded(dt).size <= INPUTS_MAX:
+            store.add_expected(u.case.id, u.dtype, op, lit.rounded(dt))
 
 
 def _status_row(
     u: Unit,
     fw: FrameworkRun,
-    op: str,
+    path: ApiPath,
     status: str,
     message: str,
     mode: str = "eager",
     device: str = "cpu",
 ) -> Row:
-    r = base_row(u, fw, op, "-", mode, device)
+    r = base_row(u, fw, path.op, path.name, mode, device)
     r.status, r.message = status, message
     return r
 
@@ -235,6 +254,7 @@ def _rows_for(
     u: Unit,
     ref: Reference | str,
     fw: FrameworkRun,
+    paths: tuple[ApiPath, ...],
     store: OutputStore | None = None,
     combos: list[tuple[str, str]] | None = None,
     accumulate: str = "",
@@ -245,7 +265,7 @@ def _rows_for(
     for mode, device in combos:
         if mode not in fw.modes or device not in fw.devices:
             continue  # e.g. NumPy has no compiled mode and no CUDA: no rows at all
-        rows.extend(_rows_in(u, ref, fw, store, mode, device, accumulate))
+        rows.extend(_rows_in(u, ref, fw, paths, store, mode, device, accumulate))
     return rows
 
 
@@ -253,13 +273,15 @@ def _rows_in(
     u: Unit,
     ref: Reference | str,
     fw: FrameworkRun,
+    paths: tuple[ApiPath, ...],
     store: OutputStore | None,
     mode: str,
     device: str,
     accumulate: str = "",
 ) -> list[Row]:
     def status_rows(status: str, why: str) -> list[Row]:
-        return [_status_row(u, fw, op, status, why, mode, device) for op in u.case.ops]
+        mine = [p for p in paths if p.kind == u.case.kind]
+        return [_status_row(u, fw, p, status, why, mode, device) for p in mine]
 
     if fw.skip:
         return status_rows("skip", fw.skip)

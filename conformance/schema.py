@@ -148,7 +148,13 @@ CASE_SCHEMA: dict[str, Any] = {
                 "weight": {"$ref": "#/$defs/array", "description": "(out, in): PyTorch layout"},
                 "kernel": {"$ref": "#/$defs/array", "description": "(in, out): Keras/Flax layout"},
                 "bias": {"anyOf": [{"$ref": "#/$defs/array"}, {"type": "null"}]},
-                "init": {"enum": ["torch", "keras", "jax"]},
+                "init": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9_.-]{1,64}$",
+                    "description": "draw the parameters with a framework's seeded initialiser: "
+                    "torch, keras, jax, or a kind a plugin adapter declares",
+                    "examples": ["torch", "keras", "jax"],
+                },
             },
         },
         "expected": {

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .adapters._env import host_settings
 from .adapters.base import Batch, InitRequest, InitResult, PathResult, SkipBatch
+from .host import host_settings
 
 
 def send(out: BinaryIO, msg: Any) -> None:

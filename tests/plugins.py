@@ -3,50 +3,189 @@
 from __future__ import annotations
 
 import os
+from typing import Any, ClassVar
 
 import numpy as np
 
-from conformance.adapters.base import Adapter, Batch, Item, PathFn, kernel_of
+from conformance.adapters.base import (
+    Adapter,
+    ApiPath,
+    Batch,
+    InitRequest,
+    InitResult,
+    Item,
+    PathFn,
+    kernel_of,
+    weight_of,
+)
+
+NUMPY_PRELUDE = """
+    dt = np.dtype(DTYPE)
+
+    def T(a):
+        return np.asarray(a).astype(dt)
+
+    def to_numpy(y):
+        return np.asarray(y).astype(np.float64)
+"""
+
+
+def _expit(item: Item) -> np.ndarray:
+    assert item.z is not None
+    return (1 / (1 + np.exp(-item.z))).astype(item.z.dtype)
 
 
 class TinyAdapter(Adapter):
-    """A correct pure-NumPy plugin that takes the Keras layout, to exercise translation."""
+    """A correct pure-NumPy plugin that takes the Keras layout, and owns an init kind."""
 
     name = "tiny"
+    init_kinds: ClassVar[dict[str, str]] = {"tiny": "kernel"}
+    repro_prelude = NUMPY_PRELUDE
 
     def version(self) -> str:
         return "1.0"
 
-    def dense_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:
-        def affine(item: Item) -> np.ndarray:
+    def init_params(self, request: InitRequest) -> InitResult:
+        rng = np.random.default_rng(request.seed + 1000)
+        shape = (request.in_features, request.out_features)
+        kernel = rng.uniform(-1, 1, shape).astype(request.dtype)
+        bias = np.full(request.out_features, 0.5, request.dtype) if request.has_bias else None
+        return InitResult(request.key, kernel, "kernel", bias, {"kernel": "tiny.kernel"})
+
+    def matmul(self, batch: Batch, dev: Any) -> PathFn:
+        def fn(item: Item) -> np.ndarray:
             assert item.x is not None
             y = item.x @ kernel_of(item)
             return y + item.bias if item.bias is not None else y
 
-        return {"x @ K + b": ("affine", affine)}
+        return fn
 
-    def sigmoid_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:
-        return {"expit": ("sigmoid", lambda i: (1 / (1 + np.exp(-i.z))).astype(i.z.dtype))}
+    def expit(self, batch: Batch, dev: Any) -> PathFn:
+        return _expit
+
+    paths = (
+        ApiPath(
+            "x @ K + b",
+            "affine",
+            "dense",
+            matmul,
+            """
+            y = T(x) @ T($kernel)
+            if b is not None:
+                y = y + T(b)
+            """,
+        ),
+        ApiPath("expit", "sigmoid", "sigmoid", expit, "y = (1 / (1 + np.exp(-T(z)))).astype(dt)"),
+    )
 
 
 class WrongLayoutAdapter(TinyAdapter):
-    """Forgets to transpose: uses the (out, in) weight as if it were a kernel."""
+    """Ignores the layout: uses the parameter as a kernel whatever the case wrote."""
 
     name = "wronglayout"
 
-    def dense_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:
-        def affine(item: Item) -> np.ndarray:
-            assert item.x is not None and item.param is not None
-            w = item.param  # bug under test: layout ignored
-            return item.x @ (w if w.shape[0] == item.x.shape[-1] else w.T.T)
+    def matmul(self, batch: Batch, dev: Any) -> PathFn:
+        def fn(item: Item) -> np.ndarray:
+            assert item.x is not None and item.param is not None and item.bias is not None
+            return item.x @ item.param + item.bias  # bug under test: layout ignored
 
-        return {"x @ W": ("affine", affine)}
+        return fn
+
+    def matmul_fixed(self, batch: Batch, dev: Any) -> PathFn:
+        def fn(item: Item) -> np.ndarray:
+            assert item.x is not None and item.bias is not None
+            return item.x @ kernel_of(item) + item.bias  # the same path, layout honoured
+
+        return fn
+
+    paths = (
+        ApiPath("x @ P + b", "affine", "dense", matmul),
+        ApiPath("x @ kernel_of(P) + b", "affine", "dense", matmul_fixed),
+    )
+
+
+class WrongLayoutWeightAdapter(WrongLayoutAdapter):
+    """Ignores the layout the other way: uses the parameter as a weight whatever was written."""
+
+    name = "wronglayoutweight"
+
+    def matmul(self, batch: Batch, dev: Any) -> PathFn:
+        def fn(item: Item) -> np.ndarray:
+            assert item.x is not None and item.param is not None and item.bias is not None
+            return item.x @ item.param.T + item.bias  # bug under test: layout ignored
+
+        return fn
+
+    def matmul_fixed(self, batch: Batch, dev: Any) -> PathFn:
+        def fn(item: Item) -> np.ndarray:
+            assert item.x is not None and item.bias is not None
+            return item.x @ weight_of(item).T + item.bias
+
+        return fn
+
+    paths = (
+        ApiPath("x @ P.T + b", "affine", "dense", matmul),
+        ApiPath("x @ weight_of(P).T + b", "affine", "dense", matmul_fixed),
+    )
+
+
+class SloppyAdapter(TinyAdapter):
+    """A sigmoid evaluated in float16 and cast back: wrong for float32 against the reference."""
+
+    name = "sloppy"
+    init_kinds: ClassVar[dict[str, str]] = {}
+
+    def expit16(self, batch: Batch, dev: Any) -> PathFn:
+        def fn(item: Item) -> np.ndarray:
+            assert item.z is not None
+            z16 = item.z.astype(np.float16)
+            return (1 / (1 + np.exp(-z16))).astype(item.z.dtype)
+
+        return fn
+
+    paths = (
+        ApiPath(
+            "expit16",
+            "sigmoid",
+            "sigmoid",
+            expit16,
+            """
+            z16 = T(z).astype(np.float16)
+            y = (1 / (1 + np.exp(-z16))).astype(dt)
+            """,
+        ),
+        ApiPath("expit16, no program", "sigmoid", "sigmoid", expit16),
+    )
+
+
+class NumpyImpostor(TinyAdapter):
+    """Takes the built-in NumPy adapter's name: refused unless the run allows replacing."""
+
+    name = "numpy"
+    init_kinds: ClassVar[dict[str, str]] = {}
+
+    def version(self) -> str:
+        return "impostor 0.1"
+
+
+class TorchInitPlugin(TinyAdapter):
+    """Declares the ``torch`` init kind (drawing with NumPy): a replacement need not be named
+    torch to own it."""
+
+    name = "mytorch"
+    init_kinds: ClassVar[dict[str, str]] = {"torch": "weight"}
+
+    def init_params(self, request: InitRequest) -> InitResult:
+        drawn = super().init_params(request)
+        assert drawn.param is not None
+        return InitResult(request.key, drawn.param.T.copy(), "weight", drawn.bias, {})
 
 
 class CrashingAdapter(TinyAdapter):
     """Dies hard (like a segfaulting framework) on its first batch."""
 
     name = "crashy"
+    init_kinds: ClassVar[dict[str, str]] = {}
 
     def run(self, batch: Batch):  # type: ignore[no-untyped-def]
         os.abort()
@@ -55,3 +194,4 @@ class CrashingAdapter(TinyAdapter):
 class MissingAdapter(TinyAdapter):
     name = "missing"
     requires = "no_such_framework_xyz"
+    init_kinds: ClassVar[dict[str, str]] = {}

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from conformance import dtypes as D
-from conformance.outputs import OutputStore
+from conformance.loader import load_cases
+from conformance.outputs import Inputs, OutputStore
 from conformance.results import Row
 
 SIGMOID_CASE = """\
@@ -94,7 +95,11 @@ def synthetic(folder: Path) -> tuple[list[Row], OutputStore]:
         )
         rows.append(r)
         store.add_output(r, out)
-    # dense case: numpy fails against the (wrong) expected value, torch errors, jax skipped
+    # dense case: numpy fails against the (wrong) expected value, torch errors, jax skipped;
+    # the store keeps its inputs and expected values as a run does for a failing unit
+    (dense,), _ = load_cases([dfile])
+    store.add_inputs(dense.id, "float32", Inputs.of(dense, dense.arrays("float32")))
+    store.add_expected(dense.id, "float32", "affine", dense.expected["affine"]["*"].rounded(f32))
     rows.append(
         _row(
             "synth/dense-2x3",

@@ -70,7 +70,8 @@ params: {kernel: {distribution: uniform, low: -1, high: 1}, bias: {distribution:
     k = rng.uniform(-1, 1, size=(4, 2))
     a64, a32 = case.arrays("float64"), case.arrays("float32")
     assert np.array_equal(a64.x, x)
-    assert np.array_equal(a64.weight, k.T)  # kernel (in, out) -> weight (out, in)
+    assert np.array_equal(a64.param, k) and a64.layout == "kernel"  # travels as written
+    assert np.array_equal(a64.weight, k.T)  # the (out, in) view the reference takes
     assert np.array_equal(a32.x, x.astype(np.float32).astype(np.float64))
     assert a32.layout == "kernel"
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from conformance.cli import build_parser
+from conformance.errors import UsageError
+from conformance.loader import load_cases
+from conformance.registry import BUILTIN, select
+
+from . import plugins
 from .conftest import CASES, load_results
 
 Cli = Callable[..., tuple[int, str, str]]
@@ -116,6 +124,8 @@ def test_plugin_adapter_and_layout_translation(cli: Cli, tmp_path: Path) -> None
         "tests.plugins:TinyAdapter",
         "--framework",
         "numpy",
+        "--framework",
+        "tiny",
         "--report-dir",
         str(tmp_path),
         "--quiet",
@@ -127,19 +137,108 @@ def test_plugin_adapter_and_layout_translation(cli: Cli, tmp_path: Path) -> None
     assert {r["case"] for r in rows} == {"layout/core-weight-3x5", "layout/core-kernel-3x5"}
 
 
-def test_a_layout_bug_is_caught(cli: Cli, tmp_path: Path) -> None:
+SQUARE = {form: CASES / "layout" / f"square-3x3-{form}.yaml" for form in ("weight", "kernel")}
+
+
+@pytest.mark.parametrize(
+    ("adapter", "bug", "fixed", "caught_in"),
+    [
+        ("WrongLayoutAdapter", "x @ P + b", "x @ kernel_of(P) + b", "weight"),
+        ("WrongLayoutWeightAdapter", "x @ P.T + b", "x @ weight_of(P).T + b", "kernel"),
+    ],
+)
+def test_a_layout_bug_is_caught(
+    cli: Cli, tmp_path: Path, adapter: str, bug: str, fixed: str, caught_in: str
+) -> None:
+    """A forgotten transpose fails on values, in the layout it forgets, and nowhere else."""
+    for path in SQUARE.values():  # what makes the test honest: no shape error can catch it
+        case = load_cases([path])[0][0]
+        p = case.arrays("float64").param
+        assert p is not None and p.shape[0] == p.shape[1] and not np.array_equal(p, p.T)
+        assert case.bias is not None
+    cls = getattr(plugins, adapter)
     code, _out, _ = cli(
         "run",
-        *LAYOUT,
+        *map(str, SQUARE.values()),
         "--adapter",
-        "tests.plugins:WrongLayoutAdapter",
+        f"tests.plugins:{adapter}",
+        "--framework",
+        cls.name,
         "--report-dir",
         str(tmp_path),
         "--quiet",
     )
     assert code == 1
-    rows = [r for r in load_results(tmp_path) if r["framework"] == "wronglayout"]
-    assert rows and all(r["status"] in ("fail", "error") for r in rows)
+    rows = {(r["case"], r["path"], r["dtype"]): r for r in load_results(tmp_path)}
+    assert len(rows) == 2 * 2 * 2
+    for form in SQUARE:
+        for dtype in ("float32", "float64"):
+            case = f"layout/square-3x3-{form}"
+            assert rows[(case, fixed, dtype)]["status"] == "pass"  # the correct path, same case
+            wrong = rows[(case, bug, dtype)]
+            if form == caught_in:
+                assert wrong["status"] == "fail", wrong
+                assert "elements outside tolerance vs expected" in wrong["message"], wrong
+            else:
+                assert wrong["status"] == "pass", wrong  # the parameter already had its layout
+
+
+def test_adapter_adds_and_framework_selects_any_adapter() -> None:
+    tiny = "tests.plugins:TinyAdapter"
+    chosen, known = select([], [tiny])
+    assert set(chosen) == set(known) == {"numpy", "torch", "tensorflow", "jax", "tiny"}
+    chosen, _ = select(["tiny", "numpy"], [tiny])
+    assert chosen == {"tiny": tiny, "numpy": BUILTIN["numpy"]}
+    with pytest.raises(UsageError, match="'tiny': unknown"):
+        select(["tiny"], [])
+
+
+def test_a_plugin_named_like_a_builtin_is_refused_unless_replacing(
+    cli: Cli, tmp_path: Path
+) -> None:
+    args = ["run", str(SEED), "--adapter", "tests.plugins:NumpyImpostor", "--framework", "numpy"]
+    code, _, err = cli(*args, "--report-dir", str(tmp_path / "a"), "--quiet")
+    assert code == 2
+    assert "'numpy' is taken by conformance.adapters.numpy_adapter" in err
+    assert "--replace-adapter" in err
+    code, out, _ = cli(*args, "--replace-adapter", "--report-dir", str(tmp_path / "b"), "--quiet")
+    assert code == 0, out
+    rows = load_results(tmp_path / "b")
+    assert {(r["framework"], r["framework_version"]) for r in rows} == {("numpy", "impostor 0.1")}
+    assert {r["path"] for r in rows} == {"x @ K + b"}
+
+
+def test_an_entry_point_named_like_a_builtin_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real installed distribution (a dist-info folder on sys.path) declaring plugins."""
+    site = tmp_path / "site"
+    dist = site / "fake_plugin-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(
+        "[conformance.adapters]\n"
+        "numpy = tests.plugins:NumpyImpostor\n"
+        "tiny2 = tests.plugins:TinyAdapter\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    with pytest.raises(UsageError, match=re.escape("entry point numpy = tests.plugins:Numpy")):
+        select([], [])
+    chosen, known = select(["tiny2", "numpy"], [], replace=True)
+    assert chosen == {"tiny2": "tests.plugins:TinyAdapter", "numpy": "tests.plugins:NumpyImpostor"}
+    assert known["torch"] == BUILTIN["torch"]
+
+
+def test_run_help_and_readme_say_what_the_adapter_options_do(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--adapter MOD:CLS add this adapter class to the adapters of the run" in text
+    assert "an --adapter class's name" in text and "--replace-adapter" in text
+    readme = " ".join((CASES.parent / "README.md").read_text(encoding="utf-8").split())
+    assert "`--adapter` adds" in readme and "--replace-adapter" in readme
 
 
 def test_crash_costs_only_its_own_rows_and_missing_framework_skips(
@@ -150,6 +249,10 @@ def test_crash_costs_only_its_own_rows_and_missing_framework_skips(
         str(SEED),
         "--framework",
         "numpy",
+        "--framework",
+        "crashy",
+        "--framework",
+        "missing",
         "--adapter",
         "tests.plugins:CrashingAdapter",
         "--adapter",

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from conformance.adapters.base import InitRequest
 from conformance.adapters.torch_adapter import TorchAdapter
 from conformance.errors import CaseError
 from conformance.loader import load_cases
+from conformance.registry import BUILTIN, InitOwner, init_owners, select
 from conformance.runner import RunOptions, run
+
+from .plugins import TinyAdapter
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_INIT = ROOT / "cases" / "init" / "torch-linear-2x1-seed0.yaml"
@@ -105,3 +110,61 @@ def test_missing_owner_framework_skips_the_case(monkeypatch: pytest.MonkeyPatch)
         assert r.status == "skip", (r.framework, r.op, r.message)
         assert "torch is not installed (test)" in r.message
     assert {r.op for r in result.rows} == {"init", "affine", "sigmoid"}
+
+
+TINY_INIT = """\
+seed: 3
+dtypes: [float32, float64]
+shapes: {batch: [2], in_features: 3, out_features: 2}
+inputs: {x: [[1.0, 2.0, 3.0], [-1.0, 0.5, 0.25]]}
+params: {init: tiny}
+"""
+
+
+def test_init_owner_is_the_first_adapter_of_the_run_that_declares_it() -> None:
+    chosen, known = select(["mytorch"], ["tests.plugins:TorchInitPlugin"])
+    assert init_owners(known, chosen)["torch"].name == "mytorch"
+    chosen, known = select(["numpy"], ["tests.plugins:TorchInitPlugin"])
+    owners = init_owners(known, chosen)
+    assert owners["torch"] == InitOwner("torch", BUILTIN["torch"], "weight")
+    assert owners["keras"] == InitOwner("tensorflow", BUILTIN["tensorflow"], "kernel")
+
+
+def test_a_plugin_owns_an_init_kind(write_case: WriteCase) -> None:
+    path = write_case("tiny-init.yaml", TINY_INIT)
+    cases, errors = load_cases([path])  # no adapter here declares "tiny"
+    assert not cases and "unknown init 'tiny'" in errors[0].message, errors
+    result = run(
+        RunOptions(
+            paths=[str(path)], frameworks=["tiny", "numpy"], adapters=["tests.plugins:TinyAdapter"]
+        )
+    )
+    assert not result.errors and result.rows
+    assert all(r.status == "pass" for r in result.rows), [r.message for r in result.rows]
+    assert {r.framework for r in result.rows} == {"tiny", "numpy"}
+    # NumPy computed with what the plugin drew (a kernel and a bias of 0.5)
+    request = InitRequest(("", "float64"), "tiny", 3, 3, 2, True, "float64")
+    drawn = TinyAdapter().init_params(request)
+    assert drawn.param is not None and drawn.bias is not None
+    row = next(
+        r for r in result.rows if (r.framework, r.op, r.dtype) == ("numpy", "affine", "float64")
+    )
+    y = result.outputs.output(row)
+    x = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.25]])
+    assert y is not None and np.array_equal(y.values.reshape(y.shape), x @ drawn.param + drawn.bias)
+
+
+def test_a_replacement_adapter_need_not_be_named_torch_to_draw_torch_init() -> None:
+    result = run(
+        RunOptions(
+            paths=[str(SEED_INIT)],
+            frameworks=["mytorch", "numpy"],
+            adapters=["tests.plugins:TorchInitPlugin"],
+        )
+    )
+    assert "torch" not in result.frameworks  # the built-in torch adapter never started
+    init = [r for r in result.rows if r.op == "init"]
+    assert init and {r.framework for r in init} == {"mytorch"}
+    # NumPy ran the parameters mytorch drew (not torch's, so the case's pins disagree)
+    numpy = [r for r in result.rows if r.framework == "numpy"]
+    assert numpy and {r.status for r in numpy} <= {"pass", "fail"}, [r.message for r in numpy]

@@ -12,6 +12,7 @@ import pytest
 
 from conformance import report
 from conformance.outputs import OutputStore
+from conformance.registry import available_specs
 from conformance.report import repro, tables
 from conformance.results import read_rows
 
@@ -130,44 +131,10 @@ def test_junit_one_testcase_per_row_and_schema(tmp_path: Path) -> None:
     assert doc.tests == len(rows) and doc.failures == 1 and doc.errors == 1
 
 
-def test_repro_snippets_compile_for_every_template(tmp_path: Path) -> None:
-    rows, _ = synthetic(tmp_path / "cases")
-    dense = rows[4]
-    for fw, paths in {
-        "torch": [
-            "nn.Linear",
-            "nn.Sequential(nn.Linear, nn.Sigmoid)",
-            "F.linear",
-            "torch.sigmoid(F.linear)",
-        ],
-        "tensorflow": [
-            "keras.layers.Dense(activation=None)",
-            "keras.layers.Dense(activation='sigmoid')",
-            "tf.linalg.matmul+tf.nn.bias_add",
-            "tf.math.sigmoid(matmul+bias_add)",
-        ],
-        "jax": ["jnp.matmul+add", "jax.nn.sigmoid(jnp.matmul+add)"],
-        "numpy": ["x @ W.T + b", "1/(1+np.exp(-(x @ W.T + b)))"],
-    }.items():
-        for path in paths:
-            r = tables.Row(
-                **{
-                    **dense.__dict__,
-                    "framework": fw,
-                    "path": path,
-                    "op": "sigmoid" if "igmoid" in path else "affine",
-                }
-            )
-            snip = repro.snippet(r)
-            assert snip is not None
-            compile(snip.code, snip.name, "exec")
-            assert "no template" not in snip.code, (fw, path)
-
-
 def test_repro_snippet_runs_and_shows_the_mismatch(tmp_path: Path) -> None:
-    rows, _ = synthetic(tmp_path / "cases")
-    snip = repro.snippet(rows[4])  # numpy affine vs a wrong expected value
-    assert snip is not None
+    rows, store = synthetic(tmp_path / "cases")
+    programs = repro.programs(rows, store, available_specs())
+    snip = programs.written[id(rows[4])]  # numpy affine vs a wrong expected value
     assert "import torch" not in snip.code and "import numpy as np" in snip.code
     path = tmp_path / snip.name
     path.write_text(snip.code, encoding="utf-8")

@@ -1,23 +1,28 @@
-"""The adapter interface: one class per framework, the same functions in each.
+"""The adapter interface: one class per framework, the same names in each.
 
-Runs are batched by design. The runner groups cases by (kind, dtype, in, out, bias) and hands
-an adapter one :class:`Batch` at a time, so an adapter builds its layer / compiled function
-once per batch and only copies each case's parameters in. Frameworks are imported once per
-worker process, in :meth:`Adapter.setup`, never at module import time of this package.
+Runs are batched by design. The runner groups cases by (kind, dtype, in, out, bias, mode,
+device) and hands an adapter one :class:`Batch` at a time; each path builds its layer or
+compiled function once per batch and only copies each case's parameters in. Frameworks are
+imported once per worker process, in :meth:`Adapter.setup`, never at module import time of
+this package, so the registry and the case loader can import adapter classes cheaply.
 
-An adapter declares its *paths* (the APIs users call) as ``{name: (op, fn)}``; ``fn`` maps one
-:class:`Item` to a NumPy array in the batch dtype. A path that raises for an item costs only
-that item's row.
+An adapter module reads like a Keras 3 backend module: the same names in every framework.
 
-Beyond the paths, an adapter may implement (issue 3, docs/native.md):
+* class facts: ``name``, ``requires``, ``modes`` (``eager``/``compiled``), ``devices``
+  (``cpu``/``cuda``), ``init_kinds`` (the ``params: {init: KIND}`` draws it owns and the
+  layout each draws in) and ``paths``;
+* ``setup()`` imports the framework, ``configure(options)`` applies run-level knobs
+  (``matmul_precision``, ``devices``, ``modes``), ``version()``, ``settings()`` and
+  ``denormals()`` record what decides its numbers;
+* ``device(batch)`` picks the framework device (or raises :class:`SkipBatch`),
+  ``init_params(request)`` draws with the framework's seeded initialiser;
+* ``paths``: the table of :class:`ApiPath` — each API users call, declared once: its row name,
+  its op, the method that builds it for a batch, and the lines of the standalone reproduction
+  program that calls it (``repro``, using ``repro_prelude``). The runner runs the table, the
+  report writes reproduction programs from it, and the tests run those programs.
 
-* ``modes``/``devices``: the execution modes (``eager``, ``compiled``) and devices (``cpu``,
-  ``cuda``) it has; the runner sends it only batches it can run, so NumPy rows exist only in
-  eager mode on the CPU. A device that is missing here raises :class:`SkipBatch`.
-* ``configure(options)``: run-level knobs (``matmul_precision``, ``devices``, ``modes``),
-  applied once after :meth:`Adapter.setup` and before :meth:`Adapter.settings` is recorded.
-* ``init_kinds`` and :meth:`Adapter.init_params`: the framework's own seeded default
-  initialiser (``params: {init: torch}``), run as a first phase before any batch.
+Parameters travel as the case wrote them (``Item.param`` in ``Item.layout``); each adapter
+converts once, where it hands them to its framework (:func:`weight_of` / :func:`kernel_of`).
 """
 
 from __future__ import annotations
@@ -26,13 +31,17 @@ import importlib.util
 import time
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 PathFn = Callable[["Item"], Any]
+#: ``build(adapter, batch, device) -> fn(item) -> array``: a path made once per batch
+PathBuilder = Callable[[Any, "Batch", Any], PathFn]
+
+LAYOUTS = ("weight", "kernel")
 
 
 @dataclass
@@ -42,7 +51,7 @@ class Item:
     case: str
     x: np.ndarray | None = None  # (*batch, in)
     z: np.ndarray | None = None  # sigmoid-only input
-    param: np.ndarray | None = None  # as the case wrote it
+    param: np.ndarray | None = None  # as the case wrote it, see ``layout``
     layout: str = "weight"  # "weight": (out, in), PyTorch; "kernel": (in, out), Keras/Flax
     bias: np.ndarray | None = None
 
@@ -57,7 +66,29 @@ class Batch:
     items: list[Item]
     mode: str = "eager"
     device: str = "cpu"
-    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApiPath:
+    """One API users call (a result row's ``path``), declared once in its adapter's table.
+
+    ``repro`` is Python source (dedented when used) that computes ``y`` in the standalone
+    reproduction program, after the adapter's ``repro_prelude``. The program defines, as
+    literals: ``DTYPE`` and ``DEVICE`` (strings); ``x`` (dense cases) or ``z`` (sigmoid-only
+    cases), the parameter as the case wrote it and ``b`` (``None`` without a bias), all float64
+    NumPy arrays holding values of ``DTYPE``; ``IN`` and ``OUT``. The source refers to the
+    parameter as ``$weight`` (an (out, in) expression) or ``$kernel`` ((in, out)): each
+    becomes the parameter, transposed where the case wrote the other layout. The prelude
+    defines ``T(a)`` (float64 array -> the framework's array in ``DTYPE`` on ``DEVICE``) and
+    ``to_numpy(y)`` (-> float64 NumPy array). ``None``: no reproduction program (said in the
+    report).
+    """
+
+    name: str
+    op: str  # "affine" or "sigmoid"
+    kind: str  # the cases it runs on: "dense" (input x) or "sigmoid" (input z)
+    build: PathBuilder
+    repro: str | None = None
 
 
 @dataclass
@@ -76,7 +107,7 @@ class InitRequest:
     """Draw one case's parameters with a framework's seeded default initialiser."""
 
     key: tuple[str, str]  # (case id, dtype)
-    init: str  # "torch", "keras" or "jax"
+    init: str  # a kind from the owning adapter's ``init_kinds``
     seed: int
     in_features: int
     out_features: int
@@ -105,15 +136,19 @@ class Adapter(ABC):
     """Base class of framework adapters (see module docstring)."""
 
     #: framework name in result rows: numpy, torch, tensorflow, jax (plugins choose their own)
-    name: str = ""
+    name: ClassVar[str] = ""
     #: importable module that must exist for the adapter to be available
-    requires: str = ""
+    requires: ClassVar[str] = ""
     #: execution modes this adapter implements
-    modes: tuple[str, ...] = ("eager",)
+    modes: ClassVar[tuple[str, ...]] = ("eager",)
     #: devices this adapter can target (a missing one raises SkipBatch per batch)
-    devices: tuple[str, ...] = ("cpu",)
-    #: ``params.init`` values this adapter draws (see :meth:`init_params`)
-    init_kinds: tuple[str, ...] = ()
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    #: ``params.init`` kinds this adapter draws -> the layout it draws the parameter in
+    init_kinds: ClassVar[Mapping[str, str]] = {}
+    #: the paths, each declared once (see :class:`ApiPath`)
+    paths: ClassVar[tuple[ApiPath, ...]] = ()
+    #: reproduction programs: the lines that import the framework and define T and to_numpy
+    repro_prelude: ClassVar[str] = ""
 
     def unavailable(self) -> str | None:
         """Why the adapter cannot run here (checked without importing the framework)."""
@@ -122,65 +157,93 @@ class Adapter(ABC):
         return None
 
     def setup(self) -> None:  # noqa: B027 - optional hook
-        """Import the framework and configure it; called once per worker process."""
+        """Import the framework; called once per worker process."""
+
+    def configure(self, options: dict[str, str]) -> None:  # noqa: B027 - optional hook
+        """Apply run-level options (``matmul_precision``, ``devices``, ``modes``); called once,
+        after :meth:`setup`, before :meth:`settings` is recorded."""
 
     @abstractmethod
     def version(self) -> str: ...
 
-    def configure(self, options: dict[str, str]) -> None:
-        """Apply run-level options (``matmul_precision``, ``devices``, ``modes``); called once,
-        after :meth:`setup`, before :meth:`settings` is recorded."""
-        self.options = dict(options)
-
     def settings(self) -> dict[str, str]:
-        """What decides this framework's numbers (precision modes, threads, ...)."""
+        """What decides this framework's numbers beyond the host's (precision modes, ...)."""
         return {}
 
     def denormals(self, compiled: bool = False) -> dict[str, str]:
         """Observed subnormal behaviour (measured, not assumed); NumPy's unless overridden.
         ``compiled``: measure in the compiled mode instead (key ``denormals_compiled``); the
         worker asks for it after the init draws, so a slow compiler does not delay them."""
-        from ._env import measure_denormals
+        from ..host import measure_denormals
 
         if compiled:
             return {}
         return {"denormals": measure_denormals(lambda a, s: a * np.float32(s))}
 
+    def device(self, batch: Batch) -> Any:
+        """The framework's device for ``batch``; :class:`SkipBatch` when it is not here."""
+        return batch.device
+
     def init_params(self, request: InitRequest) -> InitResult:
         """Draw parameters with the framework's own seeded initialiser (``init_kinds``)."""
         raise NotImplementedError(f"{self.name} has no framework-native init {request.init!r}")
 
-    @abstractmethod
-    def dense_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:
-        """Paths for ``x @ W.T + b`` cases: ``{path name: (op, fn(item) -> ndarray)}``."""
-
-    @abstractmethod
-    def sigmoid_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:
-        """Paths for sigmoid-only cases (input ``item.z``)."""
-
     def run(self, batch: Batch) -> list[PathResult]:
-        """Run every path on every item of ``batch``; failures are recorded per item."""
+        """Run every path of the batch's kind on every item; failures are recorded per item
+        (a path that cannot even be built fails all its items)."""
         if batch.mode not in self.modes:
             raise SkipBatch(f"{self.name} has no {batch.mode} mode")
         if batch.device not in self.devices:
             raise SkipBatch(f"{self.name} does not run on {batch.device}")
-        paths = self.dense_paths(batch) if batch.kind == "dense" else self.sigmoid_paths(batch)
+        dev = self.device(batch)
         results = []
-        for name, (op, fn) in paths.items():
+        for path in self.paths:
+            if path.kind != batch.kind:
+                continue
+            try:
+                fn: PathFn | None = path.build(self, batch, dev)
+                built = ""
+            except SkipBatch:
+                raise
+            except Exception as exc:
+                fn, built = None, _short_error(exc)
             outs: list[np.ndarray | None] = []
             errs: list[str | None] = []
             secs: list[float] = []
             for item in batch.items:
                 start = time.perf_counter()
                 try:
+                    if fn is None:
+                        raise RuntimeError(f"building the path failed: {built}")
                     outs.append(np.asarray(fn(item)))
                     errs.append(None)
                 except Exception as exc:  # a crashing path costs only its own rows
                     outs.append(None)
                     errs.append(_short_error(exc))
                 secs.append(time.perf_counter() - start)
-            results.append(PathResult(name, op, outs, errs, batch.mode, batch.device, secs))
+            results.append(
+                PathResult(path.name, path.op, outs, errs, batch.mode, batch.device, secs)
+            )
         return results
+
+
+def table_problems(cls: type[Adapter]) -> list[str]:
+    """What is wrong with an adapter class's declarations (empty: nothing)."""
+    out = []
+    names = [p.name for p in cls.paths]
+    if not cls.paths:
+        out.append("declares no paths")
+    if len(set(names)) != len(names):
+        out.append("declares a path name twice")
+    for p in cls.paths:
+        if not isinstance(p, ApiPath):
+            out.append(f"paths holds {type(p).__name__}, not ApiPath")
+        elif p.op not in ("affine", "sigmoid") or p.kind not in ("dense", "sigmoid"):
+            out.append(f"path {p.name!r}: op {p.op!r} / kind {p.kind!r}")
+    for kind, layout in cls.init_kinds.items():
+        if layout not in LAYOUTS:
+            out.append(f"init kind {kind!r}: layout {layout!r} is not one of {LAYOUTS}")
+    return out
 
 
 def _short_error(exc: BaseException) -> str:
@@ -191,12 +254,12 @@ def _short_error(exc: BaseException) -> str:
 
 
 def weight_of(item: Item) -> np.ndarray:
-    """(out, in) view of the item's parameter: the PyTorch layout."""
+    """The item's parameter as an (out, in) weight, the PyTorch layout (a view)."""
     assert item.param is not None
     return item.param if item.layout == "weight" else item.param.T
 
 
 def kernel_of(item: Item) -> np.ndarray:
-    """(in, out) view of the item's parameter: the Keras/Flax layout."""
+    """The item's parameter as an (in, out) kernel, the Keras/Flax layout (a view)."""
     assert item.param is not None
     return item.param if item.layout == "kernel" else item.param.T

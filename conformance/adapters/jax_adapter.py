@@ -1,21 +1,32 @@
-"""JAX: ``jnp.matmul`` + add and ``jax.nn.sigmoid`` (float64 via ``jax_enable_x64``).
+"""JAX: ``jnp.matmul`` + add and ``jax.nn.sigmoid`` on a (in, out) kernel, the Flax layout
+(float64 via ``jax_enable_x64``).
 
 Modes: ``eager`` (op-by-op dispatch) and ``compiled`` = ``jax.jit``; the jitted functions are
 made once per worker, so XLA compiles once per (shape, dtype, device) across every batch.
 Devices: ``cpu`` and ``cuda`` (``jax.devices("gpu")``; skipped with a reason when absent).
-Init: ``jax.nn.initializers.lecun_normal()(jax.random.key(seed), (in, out), dtype)`` for the
-kernel and zeros for the bias (Flax ``Dense``'s defaults, without Flax's key splitting).
+Init ``jax``: ``jax.nn.initializers.lecun_normal()(jax.random.key(seed), (in, out), dtype)``
+for the kernel and zeros for the bias (Flax ``Dense``'s defaults, without Flax's key splitting).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ._env import measure_denormals
-from .base import Adapter, Batch, InitRequest, InitResult, Item, PathFn, SkipBatch, weight_of
+from ..host import measure_denormals
+from .base import (
+    Adapter,
+    ApiPath,
+    Batch,
+    InitRequest,
+    InitResult,
+    Item,
+    PathFn,
+    SkipBatch,
+    kernel_of,
+)
 
 # --matmul-precision -> jax_default_matmul_precision
 PRECISION = {"highest": "highest", "high": "tensorfloat32", "medium": "bfloat16"}
@@ -26,36 +37,50 @@ class JaxAdapter(Adapter):
     requires = "jax"
     modes = ("eager", "compiled")
     devices = ("cpu", "cuda")
-    init_kinds = ("jax",)
+    init_kinds: ClassVar[dict[str, str]] = {"jax": "kernel"}
+
+    repro_prelude = """
+        import jax
+
+        jax.config.update("jax_enable_x64", True)  # float64 would silently be float32
+        import jax.numpy as jnp
+
+        dt = jnp.dtype(DTYPE)
+        dev = jax.devices("gpu" if DEVICE == "cuda" else "cpu")[0]
+
+        def T(a):  # exact: a holds values of DTYPE
+            return jax.device_put(jnp.asarray(a, dtype=dt), dev)
+
+        def to_numpy(y):
+            return np.asarray(y).astype(np.float64)
+    """
 
     def setup(self) -> None:
         import jax
 
-        jax.config.update("jax_enable_x64", True)
+        jax.config.update("jax_enable_x64", True)  # float64 would silently be float32
         import jax.numpy as jnp
 
         self.jax = jax
         self.jnp = jnp
-        self.options: dict[str, str] = {}
 
     def configure(self, options: dict[str, str]) -> None:
-        super().configure(options)
-        jax = self.jax
+        jax, jnp = self.jax, self.jnp
         if "cuda" not in options.get("devices", "cpu"):
             jax.config.update("jax_platforms", "cpu")  # no accelerator probing on CPU runs
         precision = options.get("matmul_precision")
         if precision:
             jax.config.update("jax_default_matmul_precision", PRECISION[precision])
-        jnp = self.jnp
 
-        def affine(x: Any, w: Any, b: Any) -> Any:
-            y = jnp.matmul(x, w.T)
+        def affine(x: Any, k: Any, b: Any) -> Any:
+            y = jnp.matmul(x, k)
             return y + b if b is not None else y
 
-        self._affine = affine
-        self._jit_affine = jax.jit(affine)
-        self._jit_affine_sigmoid = jax.jit(lambda x, w, b: jax.nn.sigmoid(affine(x, w, b)))
-        self._jit_sigmoid = jax.jit(jax.nn.sigmoid)
+        def affine_sigmoid(x: Any, k: Any, b: Any) -> Any:
+            return jax.nn.sigmoid(affine(x, k, b))
+
+        self.eager = {"affine": affine, "affine_sigmoid": affine_sigmoid, "sigmoid": jax.nn.sigmoid}
+        self.jitted = {name: jax.jit(f) for name, f in self.eager.items()}
 
     def version(self) -> str:
         import jaxlib
@@ -95,7 +120,7 @@ class JaxAdapter(Adapter):
             }
         return {"denormals": measure_denormals(lambda a, s: np.asarray(jnp.asarray(a) * s))}
 
-    def _device(self, batch: Batch) -> Any:
+    def device(self, batch: Batch) -> Any:
         if batch.device == "cuda":
             try:
                 return self.jax.devices("gpu")[0]
@@ -105,6 +130,16 @@ class JaxAdapter(Adapter):
                     f"{str(exc).splitlines()[0][:120]}"
                 ) from None
         return self.jax.devices("cpu")[0]
+
+    # -- conversion -----------------------------------------------------------------------------
+    def tensor(self, a: np.ndarray | None, dev: Any) -> Any:
+        return None if a is None else self.jax.device_put(np.ascontiguousarray(a), dev)
+
+    def numpy(self, y: Any) -> np.ndarray:
+        return np.asarray(y)
+
+    def compile(self, batch: Batch, name: str) -> Any:
+        return (self.jitted if batch.mode == "compiled" else self.eager)[name]
 
     # -- init -----------------------------------------------------------------------------------
     def init_params(self, request: InitRequest) -> InitResult:
@@ -127,33 +162,57 @@ class JaxAdapter(Adapter):
             },
         )
 
-    # -- paths --------------------------------------------------------------------------------
-    def dense_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:
-        jax = self.jax
-        dev = self._device(batch)
-        compiled = batch.mode == "compiled"
-        affine_fn = self._jit_affine if compiled else self._affine
-        sigmoid_fn = (
-            self._jit_affine_sigmoid
-            if compiled
-            else (lambda x, w, b: jax.nn.sigmoid(self._affine(x, w, b)))
-        )
+    # -- paths ----------------------------------------------------------------------------------
+    def _dense_path(self, batch: Batch, dev: Any, name: str) -> PathFn:
+        call = self.compile(batch, name)
 
-        def args(item: Item) -> tuple[Any, Any, Any]:
-            put = lambda a: jax.device_put(a, dev)  # noqa: E731
-            b = put(item.bias) if item.bias is not None else None
-            return put(item.x), put(np.ascontiguousarray(weight_of(item))), b
+        def fn(item: Item) -> np.ndarray:
+            x, k, b = (self.tensor(a, dev) for a in (item.x, kernel_of(item), item.bias))
+            return self.numpy(call(x, k, b))
 
-        return {
-            "jnp.matmul+add": ("affine", lambda i: np.asarray(affine_fn(*args(i)))),
-            "jax.nn.sigmoid(jnp.matmul+add)": (
-                "sigmoid",
-                lambda i: np.asarray(sigmoid_fn(*args(i))),
-            ),
-        }
+        return fn
 
-    def sigmoid_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:
-        jax = self.jax
-        dev = self._device(batch)
-        fn = self._jit_sigmoid if batch.mode == "compiled" else jax.nn.sigmoid
-        return {"jax.nn.sigmoid": ("sigmoid", lambda i: np.asarray(fn(jax.device_put(i.z, dev))))}
+    def matmul_add(self, batch: Batch, dev: Any) -> PathFn:
+        return self._dense_path(batch, dev, "affine")
+
+    def sigmoid_matmul_add(self, batch: Batch, dev: Any) -> PathFn:
+        return self._dense_path(batch, dev, "affine_sigmoid")
+
+    def sigmoid(self, batch: Batch, dev: Any) -> PathFn:
+        call = self.compile(batch, "sigmoid")
+        return lambda item: self.numpy(call(self.tensor(item.z, dev)))
+
+    paths = (
+        ApiPath(
+            "jnp.matmul+add",
+            "affine",
+            "dense",
+            matmul_add,
+            """
+            y = jnp.matmul(T(x), T($kernel))
+            if b is not None:
+                y = y + T(b)
+            """,
+        ),
+        ApiPath(
+            "jax.nn.sigmoid(jnp.matmul+add)",
+            "sigmoid",
+            "dense",
+            sigmoid_matmul_add,
+            """
+            y = jnp.matmul(T(x), T($kernel))
+            if b is not None:
+                y = y + T(b)
+            y = jax.nn.sigmoid(y)
+            """,
+        ),
+        ApiPath(
+            "jax.nn.sigmoid",
+            "sigmoid",
+            "sigmoid",
+            sigmoid,
+            """
+            y = jax.nn.sigmoid(T(z))
+            """,
+        ),
+    )

@@ -1,25 +1,35 @@
 """TensorFlow / Keras: ``keras.layers.Dense`` with and without ``activation="sigmoid"``,
 ``tf.linalg.matmul`` + ``tf.nn.bias_add`` and ``tf.math.sigmoid``.
 
-Keras stores ``kernel`` as (in, out), the transpose of ``nn.Linear.weight``. ``Dense`` and
-``tf.linalg.matmul`` need at least 2-D inputs; a 1-D case input gets a leading axis of 1 and
-loses it again, as a user porting ``nn.Linear`` code would do.
+Keras stores ``kernel`` as (in, out), the transpose of ``nn.Linear.weight``. Quirk: ``Dense``
+and ``tf.linalg.matmul`` need at least 2-D inputs; a 1-D case input gets a leading axis of 1
+and loses it again, as a user porting ``nn.Linear`` code would do.
 
 Modes: ``eager``, and ``compiled`` = ``tf.function(jit_compile=True)`` (XLA), one function per
 path and batch (variables are assigned, not re-captured, so only a new input shape retraces).
 Devices: ``cpu`` and ``cuda`` (``/GPU:0``; skipped with a reason when TensorFlow sees no GPU).
-Init: ``keras.utils.set_random_seed(seed)`` then ``Dense(out)`` built on ``(None, in)``.
+Init ``keras``: ``keras.utils.set_random_seed(seed)`` then ``Dense(out)`` built on ``(None, in)``.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ._env import measure_denormals
-from .base import Adapter, Batch, InitRequest, InitResult, Item, PathFn, SkipBatch, kernel_of
+from ..host import measure_denormals
+from .base import (
+    Adapter,
+    ApiPath,
+    Batch,
+    InitRequest,
+    InitResult,
+    Item,
+    PathFn,
+    SkipBatch,
+    kernel_of,
+)
 
 
 class TensorflowAdapter(Adapter):
@@ -27,7 +37,25 @@ class TensorflowAdapter(Adapter):
     requires = "tensorflow"
     modes = ("eager", "compiled")
     devices = ("cpu", "cuda")
-    init_kinds = ("keras",)
+    init_kinds: ClassVar[dict[str, str]] = {"keras": "kernel"}
+
+    repro_prelude = """
+        import os
+
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import keras
+        import tensorflow as tf
+
+        dt = getattr(tf, DTYPE)
+        dev = "/GPU:0" if DEVICE == "cuda" else "/CPU:0"
+
+        def T(a):  # exact: a holds values of DTYPE
+            with tf.device(dev):
+                return tf.cast(tf.constant(a, dtype=tf.float64), dt)
+
+        def to_numpy(y):
+            return np.asarray(tf.cast(y, tf.float64))
+    """
 
     def setup(self) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -36,10 +64,8 @@ class TensorflowAdapter(Adapter):
 
         self.tf = tf
         self.keras = keras
-        self.options: dict[str, str] = {}
 
     def configure(self, options: dict[str, str]) -> None:
-        super().configure(options)
         precision = options.get("matmul_precision")
         if precision:
             # TF's only float32 matmul knob: TF32 on (Ampere+ GPUs) or off.
@@ -78,16 +104,7 @@ class TensorflowAdapter(Adapter):
             }
         return {"denormals": measure_denormals(lambda a, s: (tf.constant(a) * s).numpy())}
 
-    def _x(self, item: Item) -> tuple[Any, bool]:
-        x = item.x
-        assert x is not None
-        return (x[None, :], True) if x.ndim == 1 else (x, False)
-
-    def _np(self, y: Any, squeeze: bool) -> np.ndarray:
-        arr = np.asarray(y.numpy() if hasattr(y, "numpy") else y)
-        return arr[0] if squeeze else arr
-
-    def _device(self, batch: Batch) -> str:
+    def device(self, batch: Batch) -> str:
         if batch.device == "cuda":
             if not self.tf.config.list_physical_devices("GPU"):
                 raise SkipBatch(
@@ -97,7 +114,18 @@ class TensorflowAdapter(Adapter):
             return "/GPU:0"
         return "/CPU:0"
 
-    def _compile(self, batch: Batch, fn: Any) -> Any:
+    # -- conversion -----------------------------------------------------------------------------
+    def tensor(self, a: np.ndarray | None) -> Any:
+        """``a`` as a 2-D-or-more constant (call inside ``tf.device``); see the 1-D quirk."""
+        assert a is not None
+        return self.tf.constant(a[None, :] if a.ndim == 1 else a)
+
+    def numpy(self, y: Any, like: np.ndarray | None = None) -> np.ndarray:
+        """``y`` as NumPy; ``like``: the input, whose 1-D shape drops the added axis again."""
+        arr = np.asarray(y.numpy() if hasattr(y, "numpy") else y)
+        return arr[0] if like is not None and like.ndim == 1 else arr
+
+    def compile(self, batch: Batch, fn: Any) -> Any:
         if batch.mode != "compiled":
             return fn
         return self.tf.function(fn, jit_compile=True, reduce_retracing=False)
@@ -122,81 +150,159 @@ class TensorflowAdapter(Adapter):
             },
         )
 
-    # -- paths --------------------------------------------------------------------------------
-    def dense_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:
-        tf, keras = self.tf, self.keras
-        dev = self._device(batch)
+    # -- paths ----------------------------------------------------------------------------------
+    def _dense_path(self, batch: Batch, dev: str, activation: str | None) -> PathFn:
+        tf = self.tf
+        with tf.device(dev):
+            layer = self.keras.layers.Dense(
+                batch.out_features,
+                activation=activation,
+                use_bias=batch.has_bias,
+                dtype=batch.dtype,
+            )
+            layer.build((None, batch.in_features))
+        call = self.compile(batch, lambda x: layer(x))
 
-        def build(activation: str | None) -> Any:
-            with tf.device(dev):
-                layer = keras.layers.Dense(
-                    batch.out_features,
-                    activation=activation,
-                    use_bias=batch.has_bias,
-                    dtype=batch.dtype,
-                )
-                layer.build((None, batch.in_features))
-            return layer
-
-        plain, fused = build(None), build("sigmoid")
-        plain_call = self._compile(batch, lambda x: plain(x))
-        fused_call = self._compile(batch, lambda x: fused(x))
-
-        def run_layer(layer: Any, call: Any, item: Item) -> np.ndarray:
+        def fn(item: Item) -> np.ndarray:
             with tf.device(dev):
                 layer.kernel.assign(kernel_of(item))
                 if item.bias is not None:
                     layer.bias.assign(item.bias)
-                x, squeeze = self._x(item)
-                return self._np(call(tf.constant(x)), squeeze)
+                return self.numpy(call(self.tensor(item.x)), item.x)
 
-        if batch.has_bias:
+        return fn
 
-            def raw_fn(x: Any, k: Any, b: Any) -> Any:
-                return tf.nn.bias_add(tf.linalg.matmul(x, k), b)
-        else:
+    def _matmul_path(self, batch: Batch, dev: str, sigmoid: bool) -> PathFn:
+        tf = self.tf
 
-            def raw_fn(x: Any, k: Any, b: Any) -> Any:
-                return tf.linalg.matmul(x, k)
+        def affine(x: Any, k: Any, b: Any) -> Any:
+            y = tf.linalg.matmul(x, k)
+            return tf.nn.bias_add(y, b) if batch.has_bias else y
 
-        def raw_sigmoid_fn(x: Any, k: Any, b: Any) -> Any:
-            return tf.math.sigmoid(raw_fn(x, k, b))
+        call = self.compile(
+            batch, (lambda x, k, b: tf.math.sigmoid(affine(x, k, b))) if sigmoid else affine
+        )
 
-        raw_call = self._compile(batch, raw_fn)
-        raw_sigmoid_call = self._compile(batch, raw_sigmoid_fn)
-
-        def raw(call: Any, item: Item) -> np.ndarray:
+        def fn(item: Item) -> np.ndarray:
             with tf.device(dev):
-                x, squeeze = self._x(item)
                 k = tf.constant(np.ascontiguousarray(kernel_of(item)))
                 b = tf.constant(item.bias) if item.bias is not None else tf.constant(0.0)
-                return self._np(call(tf.constant(x), k, b), squeeze)
+                return self.numpy(call(self.tensor(item.x), k, b), item.x)
 
-        return {
-            "keras.layers.Dense(activation=None)": (
-                "affine",
-                lambda i: run_layer(plain, plain_call, i),
-            ),
-            "keras.layers.Dense(activation='sigmoid')": (
-                "sigmoid",
-                lambda i: run_layer(fused, fused_call, i),
-            ),
-            "tf.linalg.matmul+tf.nn.bias_add": ("affine", lambda i: raw(raw_call, i)),
-            "tf.math.sigmoid(matmul+bias_add)": ("sigmoid", lambda i: raw(raw_sigmoid_call, i)),
-        }
+        return fn
 
-    def sigmoid_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:
-        tf, keras = self.tf, self.keras
-        dev = self._device(batch)
-        sig_call = self._compile(batch, lambda z: tf.math.sigmoid(z))
-        act_call = self._compile(batch, lambda z: keras.activations.sigmoid(z))
+    def dense(self, batch: Batch, dev: str) -> PathFn:
+        return self._dense_path(batch, dev, None)
 
-        def sig(item: Item) -> np.ndarray:
+    def dense_sigmoid(self, batch: Batch, dev: str) -> PathFn:
+        return self._dense_path(batch, dev, "sigmoid")
+
+    def matmul_bias_add(self, batch: Batch, dev: str) -> PathFn:
+        return self._matmul_path(batch, dev, sigmoid=False)
+
+    def sigmoid_matmul_bias_add(self, batch: Batch, dev: str) -> PathFn:
+        return self._matmul_path(batch, dev, sigmoid=True)
+
+    def _sigmoid_path(self, batch: Batch, dev: str, f: Any) -> PathFn:
+        tf = self.tf
+        call = self.compile(batch, f)
+
+        def fn(item: Item) -> np.ndarray:
             with tf.device(dev):
-                return np.asarray(sig_call(tf.constant(item.z)).numpy())
+                return self.numpy(call(tf.constant(item.z)))
 
-        def act(item: Item) -> np.ndarray:
+        return fn
+
+    def sigmoid(self, batch: Batch, dev: str) -> PathFn:
+        return self._sigmoid_path(batch, dev, lambda z: self.tf.math.sigmoid(z))
+
+    def keras_sigmoid(self, batch: Batch, dev: str) -> PathFn:
+        return self._sigmoid_path(batch, dev, lambda z: self.keras.activations.sigmoid(z))
+
+    paths = (
+        ApiPath(
+            "keras.layers.Dense(activation=None)",
+            "affine",
+            "dense",
+            dense,
+            """
+            x2 = x[None, :] if x.ndim == 1 else x  # Dense needs 2-D input
             with tf.device(dev):
-                return np.asarray(act_call(tf.constant(item.z)))
-
-        return {"tf.math.sigmoid": ("sigmoid", sig), "keras.activations.sigmoid": ("sigmoid", act)}
+                layer = keras.layers.Dense(OUT, activation=None, use_bias=b is not None, dtype=DTYPE)
+                layer.build((None, IN))
+                layer.kernel.assign(T($kernel))
+                if b is not None:
+                    layer.bias.assign(T(b))
+                y = layer(T(x2))
+            y = y[0] if x.ndim == 1 else y
+            """,
+        ),
+        ApiPath(
+            "keras.layers.Dense(activation='sigmoid')",
+            "sigmoid",
+            "dense",
+            dense_sigmoid,
+            """
+            x2 = x[None, :] if x.ndim == 1 else x  # Dense needs 2-D input
+            with tf.device(dev):
+                layer = keras.layers.Dense(
+                    OUT, activation="sigmoid", use_bias=b is not None, dtype=DTYPE
+                )
+                layer.build((None, IN))
+                layer.kernel.assign(T($kernel))
+                if b is not None:
+                    layer.bias.assign(T(b))
+                y = layer(T(x2))
+            y = y[0] if x.ndim == 1 else y
+            """,
+        ),
+        ApiPath(
+            "tf.linalg.matmul+tf.nn.bias_add",
+            "affine",
+            "dense",
+            matmul_bias_add,
+            """
+            x2 = x[None, :] if x.ndim == 1 else x  # matmul needs 2-D input
+            with tf.device(dev):
+                y = tf.linalg.matmul(T(x2), T($kernel))
+                if b is not None:
+                    y = tf.nn.bias_add(y, T(b))
+            y = y[0] if x.ndim == 1 else y
+            """,
+        ),
+        ApiPath(
+            "tf.math.sigmoid(matmul+bias_add)",
+            "sigmoid",
+            "dense",
+            sigmoid_matmul_bias_add,
+            """
+            x2 = x[None, :] if x.ndim == 1 else x  # matmul needs 2-D input
+            with tf.device(dev):
+                y = tf.linalg.matmul(T(x2), T($kernel))
+                if b is not None:
+                    y = tf.nn.bias_add(y, T(b))
+                y = tf.math.sigmoid(y)
+            y = y[0] if x.ndim == 1 else y
+            """,
+        ),
+        ApiPath(
+            "tf.math.sigmoid",
+            "sigmoid",
+            "sigmoid",
+            sigmoid,
+            """
+            with tf.device(dev):
+                y = tf.math.sigmoid(T(z))
+            """,
+        ),
+        ApiPath(
+            "keras.activations.sigmoid",
+            "sigmoid",
+            "sigmoid",
+            keras_sigmoid,
+            """
+            with tf.device(dev):
+                y = keras.activations.sigmoid(T(z))
+            """,
+        ),
+    )

@@ -6,18 +6,28 @@ Modes: ``eager``, and ``compiled`` = ``torch.compile(..., dynamic=False, fullgra
 and their parameters overwritten in place, so a batch recompiles only when an input shape
 changes; the recompile limit is raised and hitting it is an error, never a silent fall-back
 to eager. Devices: ``cpu`` and ``cuda`` (skipped with a reason when CUDA is absent).
-Init: ``torch.manual_seed(seed)`` then ``nn.Linear(in, out, bias=..., dtype=...)``.
+Init ``torch``: ``torch.manual_seed(seed)`` then ``nn.Linear(in, out, bias=..., dtype=...)``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ..host import measure_denormals
 from ._convert import bits16, from_bits16, is_bf16
-from ._env import measure_denormals
-from .base import Adapter, Batch, InitRequest, InitResult, Item, PathFn, SkipBatch, weight_of
+from .base import (
+    Adapter,
+    ApiPath,
+    Batch,
+    InitRequest,
+    InitResult,
+    Item,
+    PathFn,
+    SkipBatch,
+    weight_of,
+)
 
 
 def _linear(x: Any, w: Any, b: Any) -> Any:
@@ -43,16 +53,28 @@ class TorchAdapter(Adapter):
     requires = "torch"
     modes = ("eager", "compiled")
     devices = ("cpu", "cuda")
-    init_kinds = ("torch",)
+    init_kinds: ClassVar[dict[str, str]] = {"torch": "weight"}
+
+    repro_prelude = """
+        import torch
+
+        dt, dev = getattr(torch, DTYPE), DEVICE
+
+        def T(a):  # exact: a holds values of DTYPE
+            # contiguous, as the suite hands arrays over: torch.tensor keeps a transposed
+            # view's strides, and F.linear then takes another kernel (other float64 sums)
+            return torch.tensor(np.ascontiguousarray(a), dtype=dt, device=dev)
+
+        def to_numpy(y):
+            return y.detach().to(torch.float64).cpu().numpy()
+    """
 
     def setup(self) -> None:
         import torch
 
         self.torch = torch
-        self.options: dict[str, str] = {}
 
     def configure(self, options: dict[str, str]) -> None:
-        super().configure(options)
         t = self.torch
         precision = options.get("matmul_precision")
         if precision:
@@ -93,7 +115,7 @@ class TorchAdapter(Adapter):
             value = getattr(obj, "fp32_precision", None)
             if value is not None:
                 out[key] = str(value)
-        # What a float32 matmul on CUDA uses, for device-specific tolerances (runner).
+        # What a float32 matmul on CUDA uses, for device-specific tolerances (judge).
         out["cuda_float32_matmul"] = (
             "bf16"
             if t.get_float32_matmul_precision() == "medium"
@@ -110,31 +132,12 @@ class TorchAdapter(Adapter):
             halve = t.compile(lambda a, s: a * s, dynamic=False, fullgraph=True)
             return {
                 "denormals_compiled": measure_denormals(
-                    lambda a, s: self._np(halve(t.from_numpy(a), s))
+                    lambda a, s: self.numpy(halve(t.from_numpy(a), s))
                 )
             }
-        return {"denormals": measure_denormals(lambda a, s: self._np(t.from_numpy(a) * s))}
+        return {"denormals": measure_denormals(lambda a, s: self.numpy(t.from_numpy(a) * s))}
 
-    # -- conversion ---------------------------------------------------------------------------
-    def _t(self, a: np.ndarray | None, device: str = "cpu") -> Any:
-        t = self.torch
-        assert a is not None
-        if is_bf16(a):
-            y = t.from_numpy(bits16(a).copy()).view(t.bfloat16)
-        else:
-            y = t.from_numpy(np.ascontiguousarray(a).copy())
-        return y if device == "cpu" else y.to(device)
-
-    def _np(self, y: Any) -> np.ndarray:
-        y = y.detach().cpu()
-        if y.dtype == self.torch.bfloat16:
-            return from_bits16(y.view(self.torch.int16).numpy())
-        return np.asarray(y.numpy())
-
-    def _dtype(self, name: str) -> Any:
-        return getattr(self.torch, name)
-
-    def _device(self, batch: Batch) -> str:
+    def device(self, batch: Batch) -> str:
         if batch.device == "cuda" and not self.torch.cuda.is_available():
             raise SkipBatch(
                 f"CUDA is not available to torch {self.torch.__version__} "
@@ -142,14 +145,31 @@ class TorchAdapter(Adapter):
             )
         return batch.device
 
-    def _compile(self, batch: Batch, fn: Any) -> Any:
+    # -- conversion -----------------------------------------------------------------------------
+    def tensor(self, a: np.ndarray | None, dev: str) -> Any:
+        # torch.from_numpy cannot take ml_dtypes' bfloat16: pass its 16 bits and reinterpret.
+        t = self.torch
+        assert a is not None
+        if is_bf16(a):
+            y = t.from_numpy(bits16(a).copy()).view(t.bfloat16)
+        else:
+            y = t.from_numpy(np.ascontiguousarray(a).copy())
+        return y if dev == "cpu" else y.to(dev)
+
+    def numpy(self, y: Any) -> np.ndarray:
+        y = y.detach().cpu()
+        if y.dtype == self.torch.bfloat16:
+            return from_bits16(y.view(self.torch.int16).numpy())
+        return np.asarray(y.numpy())
+
+    def compile(self, batch: Batch, fn: Any) -> Any:
         if batch.mode != "compiled":
             return fn
         return self.torch.compile(fn, dynamic=False, fullgraph=True)
 
-    def _context(self, batch: Batch) -> Any:
-        # inference_mode for eager; no_grad under torch.compile (inference tensors and
-        # dynamo have had rough edges).
+    def context(self, batch: Batch) -> Any:
+        # inference_mode for eager; no_grad under torch.compile (inference tensors and dynamo
+        # have had rough edges).
         t = self.torch
         return t.no_grad() if batch.mode == "compiled" else t.inference_mode()
 
@@ -161,82 +181,149 @@ class TorchAdapter(Adapter):
             request.in_features,
             request.out_features,
             bias=request.has_bias,
-            dtype=self._dtype(request.dtype),
+            dtype=getattr(t, request.dtype),
         )
         return InitResult(
             request.key,
-            param=self._np(layer.weight),
+            param=self.numpy(layer.weight),
             layout="weight",
-            bias=None if layer.bias is None else self._np(layer.bias),
+            bias=None if layer.bias is None else self.numpy(layer.bias),
             paths={"weight": "nn.Linear.weight", "bias": "nn.Linear.bias"},
         )
 
-    # -- paths --------------------------------------------------------------------------------
-    def dense_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:
-        t = self.torch
-        nn = t.nn
-        dev = self._device(batch)
-        dtype = self._dtype(batch.dtype)
-        linear = nn.Linear(batch.in_features, batch.out_features, bias=batch.has_bias, dtype=dtype)
-        seq = nn.Sequential(
-            nn.Linear(batch.in_features, batch.out_features, bias=batch.has_bias, dtype=dtype),
-            nn.Sigmoid(),
-        )
-        linear.to(dev).eval()
-        seq.to(dev).eval()
-        linear_call = self._compile(batch, linear)
-        seq_call = self._compile(batch, seq)
-        f_linear = self._compile(batch, _linear)
-        f_linear_sigmoid = self._compile(batch, _linear_sigmoid)
+    # -- paths ----------------------------------------------------------------------------------
+    def _layer(self, batch: Batch, dev: str, sigmoid: bool) -> Any:
+        nn = self.torch.nn
+        dtype = getattr(self.torch, batch.dtype)
+        layer = nn.Linear(batch.in_features, batch.out_features, bias=batch.has_bias, dtype=dtype)
+        module = nn.Sequential(layer, nn.Sigmoid()) if sigmoid else layer
+        module.to(dev).eval()
+        return module, layer
 
-        def load(layer: Any, item: Item) -> None:
-            with t.no_grad():
-                layer.weight.copy_(self._t(weight_of(item), dev))
+    def _module_path(self, batch: Batch, dev: str, sigmoid: bool) -> PathFn:
+        module, layer = self._layer(batch, dev, sigmoid)
+        call = self.compile(batch, module)
+
+        def fn(item: Item) -> np.ndarray:
+            with self.torch.no_grad():  # copy the case's parameters in, in place
+                layer.weight.copy_(self.tensor(weight_of(item), dev))
                 if item.bias is not None:
-                    layer.bias.copy_(self._t(item.bias, dev))
+                    layer.bias.copy_(self.tensor(item.bias, dev))
+            with self.context(batch):
+                return self.numpy(call(self.tensor(item.x, dev)))
 
-        def nn_linear(item: Item) -> np.ndarray:
-            load(linear, item)
-            with self._context(batch):
-                return self._np(linear_call(self._t(item.x, dev)))
+        return fn
 
-        def nn_sequential(item: Item) -> np.ndarray:
-            load(seq[0], item)
-            with self._context(batch):
-                return self._np(seq_call(self._t(item.x, dev)))
+    def _functional_path(self, batch: Batch, dev: str, f: Any) -> PathFn:
+        call = self.compile(batch, f)
 
-        def args(item: Item) -> tuple[Any, Any, Any]:
-            b = self._t(item.bias, dev) if item.bias is not None else None
-            return self._t(item.x, dev), self._t(weight_of(item), dev), b
+        def fn(item: Item) -> np.ndarray:
+            b = None if item.bias is None else self.tensor(item.bias, dev)
+            with self.context(batch):
+                return self.numpy(
+                    call(self.tensor(item.x, dev), self.tensor(weight_of(item), dev), b)
+                )
 
-        def functional(item: Item) -> np.ndarray:
-            with self._context(batch):
-                return self._np(f_linear(*args(item)))
+        return fn
 
-        def functional_sigmoid(item: Item) -> np.ndarray:
-            with self._context(batch):
-                return self._np(f_linear_sigmoid(*args(item)))
+    def nn_linear(self, batch: Batch, dev: str) -> PathFn:
+        return self._module_path(batch, dev, sigmoid=False)
 
-        return {
-            "nn.Linear": ("affine", nn_linear),
-            "nn.Sequential(nn.Linear, nn.Sigmoid)": ("sigmoid", nn_sequential),
-            "F.linear": ("affine", functional),
-            "torch.sigmoid(F.linear)": ("sigmoid", functional_sigmoid),
-        }
+    def nn_sequential(self, batch: Batch, dev: str) -> PathFn:
+        return self._module_path(batch, dev, sigmoid=True)
 
-    def sigmoid_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:
-        t = self.torch
-        dev = self._device(batch)
-        module = t.nn.Sigmoid()
-        sig_call = self._compile(batch, _sigmoid)
-        mod_call = self._compile(batch, module)
+    def f_linear(self, batch: Batch, dev: str) -> PathFn:
+        return self._functional_path(batch, dev, _linear)
 
-        def sig(item: Item) -> np.ndarray:
-            with self._context(batch):
-                return self._np(sig_call(self._t(item.z, dev)))
+    def sigmoid_f_linear(self, batch: Batch, dev: str) -> PathFn:
+        return self._functional_path(batch, dev, _linear_sigmoid)
 
-        def mod(item: Item) -> np.ndarray:
-            with self._context(batch):
-                return self._np(mod_call(self._t(item.z, dev)))
+    def _sigmoid_path(self, batch: Batch, dev: str, f: Any) -> PathFn:
+        call = self.compile(batch, f)
 
-        return {"torch.sigmoid": ("sigmoid", sig), "nn.Sigmoid": ("sigmoid", mod)}
+        def fn(item: Item) -> np.ndarray:
+            with self.context(batch):
+                return self.numpy(call(self.tensor(item.z, dev)))
+
+        return fn
+
+    def sigmoid(self, batch: Batch, dev: str) -> PathFn:
+        return self._sigmoid_path(batch, dev, _sigmoid)
+
+    def nn_sigmoid(self, batch: Batch, dev: str) -> PathFn:
+        return self._sigmoid_path(batch, dev, self.torch.nn.Sigmoid())
+
+    paths = (
+        ApiPath(
+            "nn.Linear",
+            "affine",
+            "dense",
+            nn_linear,
+            """
+            layer = torch.nn.Linear(IN, OUT, bias=b is not None, dtype=dt, device=dev)
+            with torch.no_grad():
+                layer.weight.copy_(T($weight))
+                if b is not None:
+                    layer.bias.copy_(T(b))
+            with torch.inference_mode():
+                y = layer(T(x))
+            """,
+        ),
+        ApiPath(
+            "nn.Sequential(nn.Linear, nn.Sigmoid)",
+            "sigmoid",
+            "dense",
+            nn_sequential,
+            """
+            layer = torch.nn.Linear(IN, OUT, bias=b is not None, dtype=dt, device=dev)
+            model = torch.nn.Sequential(layer, torch.nn.Sigmoid())
+            with torch.no_grad():
+                layer.weight.copy_(T($weight))
+                if b is not None:
+                    layer.bias.copy_(T(b))
+            with torch.inference_mode():
+                y = model(T(x))
+            """,
+        ),
+        ApiPath(
+            "F.linear",
+            "affine",
+            "dense",
+            f_linear,
+            """
+            with torch.inference_mode():
+                y = torch.nn.functional.linear(T(x), T($weight), None if b is None else T(b))
+            """,
+        ),
+        ApiPath(
+            "torch.sigmoid(F.linear)",
+            "sigmoid",
+            "dense",
+            sigmoid_f_linear,
+            """
+            with torch.inference_mode():
+                bias = None if b is None else T(b)
+                y = torch.sigmoid(torch.nn.functional.linear(T(x), T($weight), bias))
+            """,
+        ),
+        ApiPath(
+            "torch.sigmoid",
+            "sigmoid",
+            "sigmoid",
+            sigmoid,
+            """
+            with torch.inference_mode():
+                y = torch.sigmoid(T(z))
+            """,
+        ),
+        ApiPath(
+            "nn.Sigmoid",
+            "sigmoid",
+            "sigmoid",
+            nn_sigmoid,
+            """
+            with torch.inference_mode():
+                y = torch.nn.Sigmoid()(T(z))
+            """,
+        ),
+    )

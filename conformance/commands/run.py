@@ -25,7 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="only this framework (repeatable): numpy, torch, tensorflow, jax, or a plugin",
+        help="run only this adapter (repeatable), by name: numpy, torch, tensorflow, jax, an "
+        "installed plugin, or an --adapter class's name (default: every adapter)",
     )
     p.add_argument(
         "--dtype",
@@ -40,7 +41,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="MOD:CLS",
-        help="also run this adapter class (repeatable)",
+        help="add this adapter class to the adapters of the run (repeatable); it runs with "
+        "the built-in ones unless --framework selects",
+    )
+    p.add_argument(
+        "--replace-adapter",
+        action="store_true",
+        help="let a plugin (--adapter or entry point) replace the adapter of the same name "
+        "(e.g. numpy) instead of refusing the run",
     )
     p.add_argument(
         "--report-dir", default="reports", metavar="DIR", help="where reports go (default: reports)"
@@ -133,6 +141,7 @@ def main(args: argparse.Namespace) -> int:
         frameworks=args.framework,
         dtypes=args.dtype,
         adapters=args.adapter,
+        replace_adapters=args.replace_adapter,
         mode=args.mode,
         device=args.device,
         matmul_precision=args.matmul_precision,
@@ -160,6 +169,7 @@ def main(args: argparse.Namespace) -> int:
         env=environment.collect(),
         known=known,
         gate_md=gate_md if gate_result is not None else None,
+        adapters=result.adapters,
     )
     if gate_result is not None:
         print()

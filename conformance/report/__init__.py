@@ -84,6 +84,7 @@ def write(
     gate_md: str | None = None,
     gate_html: str | None = None,
     lock_timeout: float = atomicdir.DEFAULT_TIMEOUT,
+    adapters: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write the reports named by ``formats`` as the new contents of ``out_dir``; returns the
     paths written (``gate.md`` too when ``gate_md`` is given).
@@ -102,7 +103,9 @@ def write(
             f"unknown report format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}"
         )
     with atomicdir.replacing(out_dir, OWNED, MARKERS, timeout=lock_timeout) as stage:
-        names = _write_into(stage, rows, formats, outputs, env, known, title, gate_md, gate_html)
+        names = _write_into(
+            stage, rows, formats, outputs, env, known, title, gate_md, gate_html, adapters
+        )
     return [out_dir / n for n in names]
 
 
@@ -122,9 +125,10 @@ def _write_into(
     title: str,
     gate_md: str | None,
     gate_html: str | None,
+    adapters: dict[str, str] | None,
 ) -> list[str]:
     extra = {k: v for k, v in (("gate", gate_md), ("gate_html", gate_html)) if v}
-    b = Bundle(rows, outputs, env, known, title, extra)
+    b = Bundle(rows, outputs, env, known, title, extra, adapters)
     written: list[str] = []
     if outputs is not None and len(outputs):
         outputs.save(out_dir / OUTPUTS_FILE)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..known import KnownReport
 from ..outputs import OutputStore
+from ..registry import available_specs
 from ..results import Row
 from . import environment, repro, tables
 
@@ -22,6 +23,8 @@ class Bundle:
     known: KnownReport | None = None
     title: str = "Parity report"
     extra: dict[str, str] = field(default_factory=dict)  # e.g. the gate's Markdown
+    #: adapter name -> "module:Class" of the run (default: the built-in and installed ones)
+    adapters: dict[str, str] | None = None
 
     @cached_property
     def parity(self) -> pd.DataFrame:
@@ -56,14 +59,19 @@ class Bundle:
         return [r for r in self.rows if repro.needs_snippet(r)]
 
     @cached_property
+    def programs(self) -> repro.Programs:
+        adapters = self.adapters if self.adapters is not None else available_specs()
+        return repro.programs(self.failing, self.store, adapters)
+
+    @property
     def snippets(self) -> dict[int, repro.Snippet]:
-        """id(row) -> its reproduction snippet (rows whose case file is readable here)."""
-        out = {}
-        for r in self.failing:
-            s = repro.snippet(r)
-            if s is not None:
-                out[id(r)] = s
-        return out
+        """id(row) -> its reproduction program."""
+        return self.programs.written
+
+    @property
+    def no_repro(self) -> dict[int, str]:
+        """id(row) -> why a failing row has no reproduction program."""
+        return self.programs.missing
 
     def verdict(self) -> str:
         n = {

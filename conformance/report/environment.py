@@ -10,27 +10,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from ..host import cpu_info
 from ..results import Row
 
 ENV_FILE = "environment.json"
 SUITE_ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 SUITE_PATHS = ("conformance", "cases", "known-deviations.yaml", "pyproject.toml")
@@ -64,14 +54,15 @@ def collect(argv: list[str] | None = None) -> dict[str, Any]:
     """The machine and suite facts of the current process."""
     from .. import __version__
 
+    host = cpu_info()
     return {
         "date": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "suite_version": __version__,
         "suite_revision": suite_revision(),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "cpu": _cpu(),
-        "cpu_count": str(os.cpu_count() or ""),
+        "cpu": host["cpu"],
+        "cpu_count": host["cpu_count"],
         "command": " ".join(argv if argv is not None else ["conformance", *sys.argv[1:]]),
     }
 

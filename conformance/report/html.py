@@ -299,6 +299,8 @@ def failures_html(b: Bundle) -> str:
                 f"<details><summary>reproduce ({escape.html(snip.name)})</summary>"
                 f"<pre><code>{_pre(snip.code)}</code></pre></details>"
             )
+        elif id(r) in b.no_repro:
+            out.append(f"<p>No reproduction program: {escape.html(b.no_repro[id(r)])}</p>")
         out.append("</div>")
     return "\n".join(out)
 

@@ -157,6 +157,8 @@ def render(b: Bundle, images: dict[str, str] | None = None, repro_dir: str | Non
             snip = b.snippets.get(id(r))
             if snip is not None:
                 parts += ["", *_snippet_block(snip.name, snip.code, repro_dir)]
+            elif id(r) in b.no_repro:
+                parts += ["", f"  No reproduction program: {escape.markdown(b.no_repro[id(r)])}"]
             parts.append("")
     known = [r for r in b.rows if r.status == "known"]
     if known or b.known is not None:

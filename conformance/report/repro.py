@@ -1,34 +1,42 @@
-"""Reproduction snippets: a short runnable program per failing row.
+"""Reproduction programs: a short runnable program per failing row.
 
-Each snippet uses only the row's framework and NumPy. It rebuilds the case's inputs in the
-row's dtype — written out as float64 literals (``repr`` round-trips exactly, and every value
-is representable in the dtype) or, for large generated arrays, redrawn from
-``numpy.random.default_rng(seed)`` and rounded to the dtype with round-to-nearest-even exactly
-as the suite does — calls the same API the suite called, and compares with the target the
-row was judged against (the case's ``expected`` values, or the exact reference correctly
-rounded to the dtype). It exits 1 while the reported error still shows, 0 once it is gone.
+A program uses only the row's framework and NumPy. Its framework code is the row's path as
+its adapter declares it (``Adapter.repro_prelude`` and ``ApiPath.repro``, next to the code
+the suite runs). Its inputs are the case's arrays as the run kept them (:class:`Inputs` in
+``outputs.npz``): written out as float64 literals (``repr`` round-trips exactly, and every
+value is representable in the dtype) or, for large generated arrays, redrawn from
+``numpy.random.default_rng(seed)`` and rounded to the dtype with round-to-nearest-even as the
+suite does. Its target is what the row was judged against (the case's expected values, or the
+exact reference correctly rounded to the dtype). It exits 1 while the reported error still
+shows, 0 once it is gone; given a file name it also saves its output there (float64 ``.npy``).
+
+Everything a program takes from a row or a case — ids, file names, path names, messages
+(known-deviation reasons included), versions, numbers — is written as a Python literal
+(:func:`conformance.escape.python`), never spliced into code. A row without a program gets the
+reason instead, and the report says it.
 """
 
 from __future__ import annotations
 
-import math
+import json
 import re
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
+from dataclasses import dataclass, field
+from string import Template
+from textwrap import dedent
 
 import numpy as np
 
 from .. import dtypes as D
-from ..cases import Case, Source
-from ..distributions import Generated
-from ..literals import Literal
-from ..loader import load_cases
-from ..reference import reference
+from ..adapters.base import Adapter, ApiPath
+from ..distributions import DISTRIBUTIONS, Generated
+from ..escape import python as literal
+from ..outputs import INPUTS_ALL, Inputs, OutputStore
+from ..registry import load_class
 from ..results import Row
 
-LITERAL_LIMIT = 256  # input values written out; above this generated arrays are redrawn
 TARGET_LIMIT = 256  # target values written out; above this only the worst element is checked
+NAME_LIMIT = 150  # characters of a program's file name before ".py"
+DEVICES = ("cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -37,115 +45,211 @@ class Snippet:
     code: str
 
 
+@dataclass
+class Programs:
+    """The programs of a report's failing rows, keyed by ``id(row)``, and why some have none."""
+
+    written: dict[int, Snippet] = field(default_factory=dict)
+    missing: dict[int, str] = field(default_factory=dict)
+
+
+class NoProgram(Exception):
+    """Why a row has no reproduction program (shown in the report)."""
+
+
 def needs_snippet(r: Row) -> bool:
     return r.status in ("fail", "error", "known") and r.op in ("affine", "sigmoid")
 
 
+def programs(rows: list[Row], store: OutputStore | None, adapters: dict[str, str]) -> Programs:
+    """Programs of the rows that need one; ``adapters``: name -> "module:Class" of the run."""
+    out = Programs()
+    taken: set[str] = set()
+    classes: dict[str, type[Adapter] | None] = {}
+    for r in rows:
+        if not needs_snippet(r):
+            continue
+        if r.framework not in classes:
+            spec = adapters.get(r.framework)
+            classes[r.framework] = load_class(spec) if spec else None
+        try:
+            if store is None:
+                raise NoProgram("no outputs.npz with the run's inputs was found beside the results")
+            code = program(r, store, classes[r.framework])
+        except NoProgram as exc:
+            out.missing[id(r)] = str(exc)
+            continue
+        out.written[id(r)] = Snippet(unique_name(file_name(r), taken), code)
+    return out
+
+
 def file_name(r: Row) -> str:
+    """A safe file name stem for a row: ASCII letters, digits, ``-`` and ``_`` only."""
+
     def clean(s: str) -> str:
-        return re.sub("_+", "_", "".join(c if c.isalnum() or c in "-" else "_" for c in s)).strip(
-            "_"
-        )
+        return re.sub(r"[^A-Za-z0-9-]+", "_", s).strip("_-")
 
     parts = [r.case, r.dtype, r.op, r.framework, r.path, r.mode, r.device]
-    name = "__".join(clean(p) for p in parts if p)
-    return name[:180] + ".py"
+    return "__".join(c for c in (clean(p) for p in parts) if c)[:NAME_LIMIT] or "row"
 
 
-@lru_cache(maxsize=256)
-def _case(file: str, case_id: str) -> Case | None:
-    if not file or not Path(file).exists():
-        return None
-    cases, _errors = load_cases([file])
-    for c in cases:
-        if c.id == case_id:
-            return c
-    return cases[0] if len(cases) == 1 else None
+def unique_name(stem: str, taken: set[str]) -> str:
+    """``stem.py``, or ``stem-2.py``, ... when that name (compared case-insensitively, as macOS
+    and Windows file systems do) is taken; the chosen name is added to ``taken``."""
+    name, n = f"{stem}.py", 1
+    while name.casefold() in taken:
+        n += 1
+        name = f"{stem}-{n}.py"
+    taken.add(name.casefold())
+    return name
 
 
-def snippet(r: Row) -> Snippet | None:
-    """The snippet of one row, or None when its case file cannot be read here."""
-    case = _case(r.file, r.case)
-    if case is None or r.dtype not in case.dtypes or case.init is not None:
-        return None  # params.init cases: the parameters come from the framework's own draw
-    return Snippet(file_name(r), _render(r, case))
+# -- one program ----------------------------------------------------------------------------
 
 
-# --------------------------------------------------------------------------------------------
+def program(r: Row, store: OutputStore, cls: type[Adapter] | None) -> str:
+    """The program of one row (raises :class:`NoProgram` with the reason when there is none)."""
+    if cls is None:
+        raise NoProgram(f"the adapter {r.framework!r} is not known here")
+    path = next((p for p in cls.paths if p.name == r.path), None)
+    if path is None:
+        raise NoProgram(f"the adapter {r.framework!r} declares no path {r.path!r}")
+    if path.repro is None:
+        raise NoProgram(f"{r.framework} declares no reproduction code for {r.path!r}")
+    if r.dtype not in D.DTYPES or r.device not in DEVICES:
+        raise NoProgram(f"unknown dtype or device ({r.dtype!r}, {r.device!r})")
+    inputs = store.inputs(r.case, r.dtype)
+    if inputs is None:
+        raise NoProgram(
+            "the run kept no inputs for this case (its init draw failed, or an older run)"
+        )
+    dt = D.get(r.dtype)
+    names = _names(inputs)
+    head = [
+        '"""Reproduce one conformance result row (ROW below): rebuild the case\'s inputs, call',
+        "the same API the suite called, and compare with the target the row was judged against.",
+        "",
+        "Needs NumPy and the row's framework only. Exit status 1 while the reported error still",
+        "shows, 0 once it is gone. `python THIS.py FILE.npy` also saves the output there.",
+        '"""',
+        "",
+        "import sys",
+        "",
+        "import numpy as np",
+        "",
+        "ROW = {",
+        *[
+            f"    {literal(k)}: {literal(v)},"
+            for k, v in (
+                ("case", r.case),
+                ("file", r.file),
+                ("dtype", r.dtype),
+                ("op", r.op),
+                ("framework", r.framework),
+                ("framework_version", r.framework_version),
+                ("path", r.path),
+                ("mode", r.mode),
+                ("device", r.device),
+                ("status", r.status),
+                ("message", r.message[:2000]),
+                ("tolerance", r.tolerance),
+                ("max_ulp", r.max_ulp),
+            )
+        ],
+        "}",
+        f"DTYPE, DEVICE = {literal(r.dtype)}, {literal(r.device)}",
+    ]
+    if inputs.kind == "dense":
+        n_in, n_out = _features(inputs)
+        head.append(f"IN, OUT = {n_in}, {n_out}")
+    head.append("")
+    body = [*head, *_inputs(inputs, names, dt), ""]
+    want, whole = ([], True) if r.status == "error" else _target(r, store)
+    body += [*want, ""] if want else []
+    notes = []
+    if r.mode != "eager":
+        notes += [
+            f"# The suite ran this path in mode {r.mode}; this program calls it eagerly. Wrap",
+            "# the call as that mode does (torch.compile, tf.function(jit_compile=True),",
+            "# jax.jit) if the eager result does not show the error.",
+        ]
+    call = _call(cls, path, names)
+    body += [
+        *notes,
+        *call,
+        "got = to_numpy(y)",
+        "if len(sys.argv) > 1:",
+        "    np.save(sys.argv[1], got)",
+        "",
+    ]
+    if r.status == "error":
+        body += ['print("no exception: the error no longer reproduces")', "sys.exit(0)"]
+    else:
+        body += _compare(r, dt, whole)
+    return "\n".join(body) + "\n"
 
 
-def _lit(values: np.ndarray) -> str:
-    flat = ", ".join(_num(v) for v in np.asarray(values, dtype=np.float64).reshape(-1))
+def _names(inputs: Inputs) -> dict[str, str]:
+    """Program variable per input name: x or z, W or K (as the case wrote it), b."""
+    param = "W" if inputs.layout == "weight" else "K"
+    return {"input": "x" if inputs.kind == "dense" else "z", "param": param, "bias": "b"}
+
+
+def _features(inputs: Inputs) -> tuple[int, int]:
+    shape = inputs.shapes.get("param")
+    if shape is None or len(shape) != 2:
+        raise NoProgram("the kept inputs have no 2-D parameter")
+    return (shape[1], shape[0]) if inputs.layout == "weight" else (shape[0], shape[1])
+
+
+def _array(values: np.ndarray) -> str:
+    flat = ", ".join(literal(float(v)) for v in np.asarray(values, dtype=np.float64).reshape(-1))
     shape = tuple(int(s) for s in np.shape(values))
     return f"np.array([{flat}], dtype=np.float64).reshape({shape!r})"
 
 
-def _num(v: float) -> str:
-    if math.isnan(v):
-        return "np.nan"
-    if math.isinf(v):
-        return "np.inf" if v > 0 else "-np.inf"
-    return repr(float(v))
-
-
-def _draw(src: Generated, shape: tuple[int, ...]) -> str:
-    p = src.params
-    if src.distribution == "uniform":
-        call = f"rng.uniform({p.get('low', -1.0)!r}, {p.get('high', 1.0)!r}, size={shape!r})"
-    elif src.distribution == "normal":
-        call = f"rng.normal({p.get('mean', 0.0)!r}, {p.get('std', 1.0)!r}, size={shape!r})"
-    else:
-        call = f"rng.standard_t({p.get('df', 3.0)!r}, size={shape!r}) * {p.get('scale', 1.0)!r}"
-    return f"round_to({call})"
-
-
-def _inputs(case: Case, dtype: str) -> tuple[list[str], bool]:
-    """Lines defining x, W, b (or z); and whether round_to() is used."""
-    arr = case.arrays(dtype)
-    dense = case.kind == "dense"
-    sizes = sum(a.size for a in (arr.x, arr.z, arr.weight, arr.bias) if a is not None)
-    regen = sizes > LITERAL_LIMIT and any(
-        isinstance(s, Generated) for s in (case.input, case.param, case.bias)
-    )
-    lines: list[str] = []
-    if not regen:
-        lines.append(f"# Inputs: {dtype} values written as float64 literals (exact).")
-        if dense:
-            lines.append(f"x = {_lit(arr.x)}  # {case.input_shape}")  # type: ignore[arg-type]
-            lines.append(f"W = {_lit(arr.weight)}  # (out, in): the nn.Linear layout")  # type: ignore[arg-type]
-            lines.append(f"b = {_lit(arr.bias) if arr.bias is not None else None}")
-        else:
-            lines.append(f"z = {_lit(arr.z)}")  # type: ignore[arg-type]
-        return lines, False
-    lines.append(
-        f"# Inputs: drawn from default_rng({case.seed}) in the order x/z, parameter, bias,"
-        f" rounded to {dtype}."
-    )
-    lines.append(f"rng = np.random.default_rng({case.seed})")
-    pshape = (
-        (case.out_features, case.in_features)
-        if case.layout == "weight"
-        else (case.in_features, case.out_features)
-    )
-    items: list[tuple[str, Source | None, tuple[int, ...]]] = [
-        ("z" if not dense else "x", case.input, case.input_shape)
-    ]
-    if dense:
-        items += [("P", case.param, pshape), ("b", case.bias, (case.out_features,))]
-    for name, src, shape in items:
-        if isinstance(src, Generated):
-            lines.append(f"{name} = {_draw(src, shape)}")
-        elif isinstance(src, Literal):
-            lines.append(f"{name} = {_lit(src.rounded(D.get(dtype)))}")
-        else:
-            lines.append(f"{name} = None")
-    if dense:
-        lines.append(
-            "W = P  # (out, in): the nn.Linear layout"
-            if case.layout == "weight"
-            else "W = P.T  # the case gives a (in, out) kernel; W is (out, in)"
+def _comment(name: str, inputs: Inputs) -> str:
+    if name == "param":
+        return (
+            "  # the case's weight (out, in), as written"
+            if inputs.layout == "weight"
+            else "  # the case's kernel (in, out), as written"
         )
-    return lines, True
+    return ""
+
+
+def _inputs(inputs: Inputs, names: dict[str, str], dt: D.DType) -> list[str]:
+    present = [n for n in ("input", "param", "bias") if n in inputs.shapes]
+    lines: list[str] = []
+    if all(n in inputs.values for n in present):
+        lines.append(f"# Inputs: {dt.name} values written as float64 literals (exact).")
+        for n in present:
+            lines.append(f"{names[n]} = {_array(inputs.values[n])}{_comment(n, inputs)}")
+    else:
+        drawn = {name: (dist, params) for name, dist, params in inputs.draws}
+        if any(n not in inputs.values and n not in drawn for n in present):
+            raise NoProgram(
+                f"its inputs are too large to write out (over {INPUTS_ALL} values) and not "
+                "all of them can be redrawn from the seed"
+            )
+        lines += _round_to(dt)
+        lines.append(
+            f"# Inputs: drawn from default_rng(seed) in the order input, parameter, bias, "
+            f"rounded to {dt.name}."
+        )
+        lines.append(f"rng = np.random.default_rng({int(inputs.seed)!r})")
+        for n in present:
+            if n in drawn:
+                dist, params = drawn[n]
+                if dist not in DISTRIBUTIONS:
+                    raise NoProgram(f"unknown distribution {dist!r}")
+                expr = Generated(dist, params).source(inputs.shapes[n])
+                lines.append(f"{names[n]} = round_to({expr}){_comment(n, inputs)}")
+            else:
+                lines.append(f"{names[n]} = {_array(inputs.values[n])}{_comment(n, inputs)}")
+    if inputs.kind == "dense" and "bias" not in inputs.shapes:
+        lines.append("b = None  # the layer has no bias")
+    return lines
 
 
 def _round_to(dt: D.DType) -> list[str]:
@@ -163,239 +267,89 @@ def _round_to(dt: D.DType) -> list[str]:
     ]
 
 
-def _target(r: Row, case: Case) -> tuple[list[str], str]:
-    """Lines defining ``want`` and a phrase naming it."""
-    dt = D.get(r.dtype)
-    expected = case.expected.get(r.op, {})
-    lit = expected.get(r.dtype) or expected.get("*")
-    arr = case.arrays(r.dtype)
-    want: np.ndarray | None
-    if lit is not None:
-        want = lit.rounded(dt)
-        what = f"the case's expected values rounded to {r.dtype}"
+def _target(r: Row, store: OutputStore) -> tuple[list[str], bool]:
+    """Lines defining ``want``, and whether it is the whole output (else the worst element)."""
+    if r.against == "expected":
+        st, what = store.expected(r.case, r.dtype, r.op), f"the case's expected values in {r.dtype}"
     else:
-        size = int(np.prod(case.output_shape)) if case.output_shape else 1
-        if size > TARGET_LIMIT:
-            return [], "reference"
-        ref = reference(r.dtype, x=arr.x, weight=arr.weight, bias=arr.bias, z=arr.z)
-        want = ref.of(r.op)
-        what = f"the exact result correctly rounded to {r.dtype}"
-    assert want is not None
-    if want.size > TARGET_LIMIT:
-        return [], what
-    return [f"want = {_lit(want)}  # {what}"], what
+        st, what = store.reference(r.case, r.dtype, r.op), f"the exact result rounded to {r.dtype}"
+    if st is not None and not st.sampled and st.values.size <= TARGET_LIMIT:
+        return [f"# Target: {what}.", f"want = {_array(st.values.reshape(st.shape))}"], True
+    index = _index(r.worst_index)
+    if index is None or r.worst_target is None:
+        raise NoProgram("its target is neither kept nor named by the row (worst element)")
+    return [
+        f"# Target: {what}, at the worst element the suite reported (the output is large).",
+        f"IDX = {index!r}",
+        f"want = np.array([{literal(float(r.worst_target))}])",
+    ], False
 
 
-# -- framework code -----------------------------------------------------------------------------
-
-
-def _torch(r: Row, case: Case, has_bias: bool) -> list[str] | None:
-    dense = case.kind == "dense"
-    pre = [
-        "import torch",
-        "",
-        f"dt, dev = torch.{r.dtype}, {r.device!r}",
-        "",
-        "def T(a):  # exact: a holds dtype values",
-        "    return torch.tensor(a, dtype=dt, device=dev)",
-        "",
-    ]
-    bias = "T(b)" if has_bias else "None"
-    nb = f"bias={has_bias}"
-    if dense and r.path in ("nn.Linear", "nn.Sequential(nn.Linear, nn.Sigmoid)"):
-        lin = (
-            f"torch.nn.Linear({case.in_features}, {case.out_features}, {nb}, dtype=dt, device=dev)"
-        )
-        body = (
-            [f"layer = {lin}", "first = layer"]
-            if r.path == "nn.Linear"
-            else [f"layer = torch.nn.Sequential({lin}, torch.nn.Sigmoid())", "first = layer[0]"]
-        )
-        body += ["with torch.no_grad():", "    first.weight.copy_(T(W))"]
-        if has_bias:
-            body.append("    first.bias.copy_(T(b))")
-        body += ["with torch.inference_mode():", "    y = layer(T(x))"]
-    elif dense and r.path == "F.linear":
-        body = ["y = torch.nn.functional.linear(T(x), T(W), " + bias + ")"]
-    elif dense and r.path == "torch.sigmoid(F.linear)":
-        body = ["y = torch.sigmoid(torch.nn.functional.linear(T(x), T(W), " + bias + "))"]
-    elif not dense and r.path == "torch.sigmoid":
-        body = ["y = torch.sigmoid(T(z))"]
-    elif not dense and r.path == "nn.Sigmoid":
-        body = ["y = torch.nn.Sigmoid()(T(z))"]
-    else:
+def _index(text: str) -> tuple[int, ...] | None:
+    """The row's ``worst_index`` ("[0, 3]"), read as data."""
+    try:
+        value = json.loads(text)
+    except ValueError:
         return None
-    return [*pre, *body, "got = y.detach().to(torch.float64).cpu().numpy()"]
+    if isinstance(value, list) and all(isinstance(i, int) and i >= 0 for i in value):
+        return tuple(value)
+    return None
 
 
-def _tensorflow(r: Row, case: Case, has_bias: bool) -> list[str] | None:
-    dense = case.kind == "dense"
-    pre = [
-        "import os",
+def _call(cls: type[Adapter], path: ApiPath, names: dict[str, str]) -> list[str]:
+    param = names["param"]
+    weight, kernel = (param, f"{param}.T") if param == "W" else (f"{param}.T", param)
+    try:
+        code = Template(dedent(path.repro or "")).substitute(weight=weight, kernel=kernel)
+    except (KeyError, ValueError) as exc:
+        raise NoProgram(
+            f"{cls.name}'s reproduction code for {path.name!r} is malformed: {exc}"
+        ) from None
+    prelude = dedent(cls.repro_prelude).strip("\n")
+    return [
+        f"# {cls.name}: the framework, and T(a) / to_numpy(y) to hand arrays over exactly.",
+        *prelude.splitlines(),
         "",
-        'os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")',
-        "import keras",
-        "import tensorflow as tf",
-        "",
-        f"dt = tf.{r.dtype}",
-        "",
-        "def T(a):  # exact: a holds dtype values",
-        "    return tf.cast(tf.constant(a, dtype=tf.float64), dt)",
-        "",
+        "# The path, as the suite calls it.",
+        *dedent(code).strip("\n").splitlines(),
     ]
-    one_d = len(case.input_shape) == 1
-    if dense:
-        pre += ["x2 = x[None, :]  # Dense and matmul need 2-D input" if one_d else "x2 = x"]
-    squeeze = "[0]" if dense and one_d else ""
-    if dense and r.path.startswith("keras.layers.Dense("):
-        act = "'sigmoid'" if "sigmoid" in r.path else "None"
-        body = [
-            f"layer = keras.layers.Dense({case.out_features}, activation={act}, "
-            f'use_bias={has_bias}, dtype="{r.dtype}")',
-            f"layer.build((None, {case.in_features}))",
-            "layer.kernel.assign(T(W.T))  # Keras kernel is (in, out)",
-        ]
-        if has_bias:
-            body.append("layer.bias.assign(T(b))")
-        body.append("y = layer(T(x2))")
-    elif dense and r.path in (
-        "tf.linalg.matmul+tf.nn.bias_add",
-        "tf.math.sigmoid(matmul+bias_add)",
-    ):
-        body = ["y = tf.linalg.matmul(T(x2), T(W.T))"]
-        if has_bias:
-            body.append("y = tf.nn.bias_add(y, T(b))")
-        if "sigmoid" in r.path:
-            body.append("y = tf.math.sigmoid(y)")
-    elif not dense and r.path == "tf.math.sigmoid":
-        body = ["y = tf.math.sigmoid(T(z))"]
-    elif not dense and r.path == "keras.activations.sigmoid":
-        body = ["y = keras.activations.sigmoid(T(z))"]
-    else:
-        return None
-    return [*pre, *body, f"got = np.asarray(tf.cast(y, tf.float64)){squeeze}"]
 
 
-def _jax(r: Row, case: Case, has_bias: bool) -> list[str] | None:
-    dense = case.kind == "dense"
-    pre = [
-        "import jax",
-        "",
-        'jax.config.update("jax_enable_x64", True)',
-        "import jax.numpy as jnp",
-        "",
-        "def T(a):  # exact: a holds dtype values",
-        f"    return jnp.asarray(a, dtype=jnp.{r.dtype})",
-        "",
-    ]
-    add = " + T(b)" if has_bias else ""
-    if dense and r.path == "jnp.matmul+add":
-        body = [f"y = jnp.matmul(T(x), T(W).T){add}"]
-    elif dense and r.path == "jax.nn.sigmoid(jnp.matmul+add)":
-        body = [f"y = jax.nn.sigmoid(jnp.matmul(T(x), T(W).T){add})"]
-    elif not dense and r.path == "jax.nn.sigmoid":
-        body = ["y = jax.nn.sigmoid(T(z))"]
-    else:
-        return None
-    return [*pre, *body, "got = np.asarray(y).astype(np.float64)"]
-
-
-def _numpy(r: Row, case: Case, has_bias: bool) -> list[str] | None:
-    dense = case.kind == "dense"
-    if r.dtype == "bfloat16":
-        pre = ["import ml_dtypes  # NumPy's bfloat16", "", "dt = ml_dtypes.bfloat16"]
-    else:
-        pre = [f"dt = np.{r.dtype}"]
-    pre += [
-        "",
-        "def T(a):  # exact: a holds dtype values",
-        "    return np.asarray(a).astype(dt)",
-        "",
-    ]
-    add = " + T(b)" if has_bias else ""
-    if dense and r.path == "x @ W.T + b":
-        body = [f"y = T(x) @ T(W).T{add}"]
-    elif dense and r.path == "1/(1+np.exp(-(x @ W.T + b)))":
-        body = [
-            'with np.errstate(over="ignore"):',
-            f"    y = 1 / (1 + np.exp(-(T(x) @ T(W).T{add})))",
-        ]
-    elif not dense and r.path == "1/(1+np.exp(-z))":
-        body = ['with np.errstate(over="ignore"):', "    y = 1 / (1 + np.exp(-T(z)))"]
-    else:
-        return None
-    return [*pre, *body, "got = np.asarray(y).astype(np.float64)"]
-
-
-FRAMEWORKS = {"torch": _torch, "tensorflow": _tensorflow, "jax": _jax, "numpy": _numpy}
-
-
-def _render(r: Row, case: Case) -> str:
-    dt = D.get(r.dtype)
-    arr = case.arrays(r.dtype)
-    has_bias = arr.bias is not None
-    inputs, uses_round = _inputs(case, r.dtype)
-    want_lines, what = _target(r, case)
-    make = FRAMEWORKS.get(r.framework)
-    fw_lines = make(r, case, has_bias) if make is not None else None
-    reported = r.max_ulp if r.max_ulp is not None else math.inf
-    doc = [
-        f"Reproduce: {r.case} [{r.dtype} {r.op}] on {r.framework} {r.framework_version}".rstrip(),
-        f"path: {r.path}; mode: {r.mode}; device: {r.device}",
-        f"suite result: {r.status}: {r.message}"[:400],
-        f"case file: {r.file}",
-        f"target: {what}; tolerance used: {r.tolerance or 'n/a'}",
-        f"Needs only {r.framework} and NumPy. Exits 1 while the reported error still shows.",
-    ]
-    out = ['"""' + doc[0], *doc[1:], '"""', "", "import sys", "", "import numpy as np", ""]
-    if uses_round:
-        out += _round_to(dt)
-    out += [*inputs, ""]
-    if want_lines:
-        out += [*want_lines, ""]
-    if fw_lines is None:
-        out += [
-            f"# No template for {r.framework} path {r.path!r}: call it on the inputs above,",
-            "# assign the result (as float64) to `got`, and remove the exit below.",
-            'sys.exit("no template for this path; see the comment above")',
-        ]
-        return "\n".join(out) + "\n"
-    if r.mode != "eager":
-        out += [
-            f"# The suite ran this path in mode {r.mode!r}; this snippet calls it eagerly.",
-            "# Wrap the call as that mode does (torch.compile, tf.function, jax.jit) if the",
-            "# eager result does not show the error.",
-        ]
-    if r.status == "error":
-        out += [
-            *fw_lines,
-            "",
-            'print("no exception: the error no longer reproduces")',
-            "sys.exit(0)",
-        ]
-        return "\n".join(out) + "\n"
-    out += [*fw_lines, ""]
-    if not want_lines:
-        idx = r.worst_index or "[]"
-        out += [
-            f"idx = tuple({idx})  # the worst element the suite reported",
-            f"got, want = got[idx].reshape(1), np.array([{_num(r.worst_target or math.nan)}])",
-        ]
+def _compare(r: Row, dt: D.DType, whole: bool) -> list[str]:
+    """Lines measuring ``got`` against ``want`` in ULP exactly as the suite does
+    (:func:`conformance.dtypes.ulp_distance`) and deciding whether the error still shows."""
+    reported = r.max_ulp if r.max_ulp is not None else float("inf")
+    # bit patterns of the dtype: bfloat16 values are the upper half of their float32 bits
+    store, uint, shift = {
+        "float16": ("float16", "uint16", 0),
+        "bfloat16": ("float32", "uint32", 16),
+        "float32": ("float32", "uint32", 0),
+        "float64": ("float64", "uint64", 0),
+    }[dt.name]
+    out = [] if whole else ["got = got[IDX].reshape(1)"]
     out += [
-        f"P, EMIN = {dt.p}, {dt.emin}  # {r.dtype}: significand bits, smallest normal exponent",
-        "_, e = np.frexp(np.abs(np.where(np.isfinite(want), want, 1.0)))",
-        "spacing = np.ldexp(1.0, np.maximum(e - 1, EMIN) - (P - 1))",
-        'with np.errstate(invalid="ignore"):',
-        "    ulp = np.abs(got - want) / spacing",
-        "same = (got == want) | (np.isnan(got) & np.isnan(want))",
-        "ulp = np.where(same, 0.0, np.where(np.isfinite(ulp), ulp, np.inf))",
+        "",
+        f"def ordinal(a):  # {dt.name} values in order, 1 apart; -0 and +0 are both 0",
+        f"    bits = np.ascontiguousarray(np.asarray(a).astype(np.{store})).view(np.{uint})",
+        f"    bits = bits.astype(np.uint64) >> np.uint64({shift})",
+        f"    sign = (bits >> np.uint64({dt.bits - 1})).astype(bool)",
+        f"    mag = (bits & np.uint64({(1 << (dt.bits - 1)) - 1})).astype(np.int64)",
+        "    return np.where(sign, -mag, mag)",
+        "",
+        "",
+        "oa, ob = ordinal(got), ordinal(want)",
+        "ua, ub = oa.astype(np.uint64), ob.astype(np.uint64)",
+        "ulp = np.where(oa >= ob, ua - ub, ub - ua).astype(np.float64)",
+        "special = ~(np.isfinite(got) & np.isfinite(want))",
+        "same = (np.isnan(got) & np.isnan(want)) | (np.isinf(got) & (got == want))",
+        "ulp = np.where(special, np.where(same, 0.0, np.inf), ulp)",
         "worst = np.unravel_index(int(np.argmax(ulp)), ulp.shape)",
         'print(f"max error {ulp.max():g} ulp at {list(map(int, worst))}: '
         'got {float(got[worst])!r}, want {float(want[worst])!r}")',
-        f"REPORTED = {_num(reported)}  # ulp, as the suite measured",
+        f"REPORTED = {literal(float(reported))}  # ulp, as the suite measured",
         "if ulp.max() >= REPORTED and ulp.max() > 0:",
         '    print("MISMATCH reproduced")',
         "    sys.exit(1)",
         'print("the reported error no longer shows")',
     ]
-    return "\n".join(out) + "\n"
+    return out

@@ -1,7 +1,8 @@
-"""Host facts every framework's rows record (no framework imports here).
+"""Facts about the machine, read in one place (no framework imports here).
 
-``host_settings`` is called in each worker *after* the framework is imported, so
-``threadpoolctl`` sees the BLAS / OpenMP libraries that framework actually loaded.
+Every framework's rows record ``host_settings``, called in each worker *after* the framework is
+imported, so ``threadpoolctl`` sees the BLAS / OpenMP libraries that framework actually loaded.
+The report's environment header reads the CPU model from :func:`cpu_info` too.
 """
 
 from __future__ import annotations
