@@ -51,6 +51,7 @@ class RunOptions:
     device: str = "cpu"  # cpu | cuda | all
     matmul_precision: str = ""  # "" (leave each framework's default) | highest | high | medium
     accumulation: str = ""  # "" (the default model: float32 or wider) | "dtype" (tolerances)
+    keep_inputs: bool = False  # keep every unit's inputs for programs, not only failing ones
     timeout: float = WORKER_TIMEOUT_S
 
     def worker_options(self) -> dict[str, str]:
@@ -196,7 +197,7 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> R
                 _rows_for(u, refs[i], runs[name], tables[name], store, combos, options.accumulation)
             )
         _keep_reference(store, u, refs[i])
-        if any(r.status in ("fail", "error") for r in unit_rows):
+        if options.keep_inputs or any(r.status in ("fail", "error") for r in unit_rows):
             _keep_inputs(store, u)
         rows.extend(unit_rows)
     seconds = time.perf_counter() - start

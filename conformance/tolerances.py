@@ -110,7 +110,7 @@ class Tolerance:
         text = (
             f"{AFFINE_HEADROOM:g}*(gamma_{n}(2^{int(np.log2(acc))})*sum|xw| "
             f"+ 2^-{dt.p}*(|P|+|S|)) + {n + 2}*tiny + ulp/2 (max {worst:.3g}; "
-            f"{'dtype' if self.accumulate == 'dtype' else 'float32'} accumulation)"
+            f"accumulation in {self.dtype if acc == dt.u else 'float32'})"
         )
         if self.matmul_u is not None:
             text += f"; {self.note or 'reduced'} matmul inputs: +2v*sum|xw|, v={self.matmul_u:g}"

@@ -346,8 +346,12 @@ def _compare(r: Row, dt: D.DType, whole: bool) -> list[str]:
         "worst = np.unravel_index(int(np.argmax(ulp)), ulp.shape)",
         'print(f"max error {ulp.max():g} ulp at {list(map(int, worst))}: '
         'got {float(got[worst])!r}, want {float(want[worst])!r}")',
+        "wrong_zeros = int(((got == 0) & (want == 0) & (np.signbit(got) != np.signbit(want))).sum())",
+        'print(f"zeros of the wrong sign: {wrong_zeros}")',
         f"REPORTED = {literal(float(reported))}  # ulp, as the suite measured",
-        "if ulp.max() >= REPORTED and ulp.max() > 0:",
+        f"REPORTED_ZEROS = {int(r.wrong_sign_zeros)}  # zeros of the wrong sign, as measured",
+        "ulp_shows = ulp.max() >= REPORTED and ulp.max() > 0",
+        "if ulp_shows or 0 < REPORTED_ZEROS <= wrong_zeros:",
         '    print("MISMATCH reproduced")',
         "    sys.exit(1)",
         'print("the reported error no longer shows")',
