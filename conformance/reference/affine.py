@@ -210,18 +210,25 @@ def _enclose(
         for a, xa in enumerate(x_sl):
             taken = [c for aa, c in pairs if aa == a]
             if not taken:
-                bound += np.outer(np.max(np.abs(xa), axis=1), np.abs(w).sum(axis=1))
+                bound += _outer_up(np.max(np.abs(xa), axis=1), np.abs(w).sum(axis=1))
                 continue
             rest = w_rest[max(taken)]
             if rest.any():
-                bound += np.outer(np.max(np.abs(xa), axis=1), rest)
+                bound += _outer_up(np.max(np.abs(xa), axis=1), rest)
         if x_rest[-1].any():
-            bound += np.outer(x_rest[-1], w_max)
+            bound += _outer_up(x_rest[-1], w_max)
         bound *= 1 + 2.0**-20
         bad = unsafe | ~np.isfinite(h) | ~np.isfinite(lo_) | ~np.isfinite(bound)
         hi[sl] = np.where(bad, 0.0, h)
         lo[sl] = np.where(bad, 0.0, lo_)
         err[sl] = np.where(bad, np.inf, bound)
+
+
+def _outer_up(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a_i · b_j``, never rounded down to 0: a product that underflows becomes the smallest
+    subnormal (a bound that vanished would claim an inexact sum is exact)."""
+    out = np.outer(a, b)
+    return np.where((out == 0) & np.outer(a != 0, b != 0), 2.0**-1074, out)
 
 
 def _abs_sum(x: np.ndarray, w: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
