@@ -18,12 +18,11 @@ from jsonschema.exceptions import best_match
 
 from .cases import (
     INIT_LAYOUT,
-    MAX_ARRAY_ELEMENTS,
-    MAX_MACS,
     PARAM_PINS,
     Case,
     Source,
 )
+from .limits import MAX_ARRAY_ELEMENTS, MAX_MACS
 from .distributions import Generated
 from .errors import CaseError
 from .literals import Literal, parse_literal
