@@ -10,6 +10,11 @@ from .reference import reference
 from .tolerances import case_allowance, resolve
 
 
+def case_problems(case: Case) -> list[CaseError]:
+    """Everything wrong with a loaded case that loading itself does not see."""
+    return [*tolerance_errors(case), *expected_errors(case)]
+
+
 def expected_errors(case: Case, dtypes: list[str] | None = None) -> list[CaseError]:
     """Expected values farther from the exact reference than the op's tolerance allows."""
     errors: list[CaseError] = []

@@ -1,9 +1,11 @@
 """Discovering, loading and validating case files.
 
-A case is checked in two steps: the JSON Schema (``conformance.schema``) for structure, then the
+A case is checked in three steps: the JSON Schema (``conformance.schema``) for structure, then the
 checks a schema cannot express (array shapes against each other and against ``shapes:``, size
-limits, parseable literals). Every problem becomes a :class:`CaseError` pointing at
-``FILE:LINE: field``; a broken file never stops the other files from loading.
+limits, parseable literals, ids, distribution parameters, dtypes of expected values), then — in
+:func:`load_cases`, which both ``validate`` and ``run`` use — the checks that need the exact
+reference (:func:`conformance.checks.case_problems`). Every problem becomes a :class:`CaseError`
+pointing at ``FILE:LINE: field``; a broken file never stops the other files from loading.
 """
 
 from __future__ import annotations
@@ -16,15 +18,13 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from .cases import (
-    INIT_LAYOUT,
-    PARAM_PINS,
-    Case,
-    Source,
-)
-from .limits import MAX_ARRAY_ELEMENTS, MAX_MACS
-from .distributions import Generated
+from . import dtypes as D
+from .cases import INIT_LAYOUT, PARAM_PINS, Case, Source
+from .checks import case_problems
+from .distributions import ParameterError, generated
 from .errors import CaseError
+from .ids import id_problem
+from .limits import MAX_ARRAY_ELEMENTS, MAX_BATCH_DIMS, MAX_MACS
 from .literals import Literal, parse_literal
 from .schema import CASE_SCHEMA
 from .yamlio import line_of
@@ -68,8 +68,14 @@ def display_path(file: Path) -> str:
         return str(file)
 
 
-def load_cases(paths: Iterable[str | Path]) -> tuple[list[Case], list[CaseError]]:
-    """Load every case under ``paths``; bad files become errors and do not stop the rest."""
+def load_cases(
+    paths: Iterable[str | Path], check: bool = True
+) -> tuple[list[Case], list[CaseError]]:
+    """Load every case under ``paths``; bad files become errors and do not stop the rest.
+
+    With ``check`` (``validate`` and ``run``), a case with any of
+    :func:`~conformance.checks.case_problems` is an error too: whatever validate rejects, run
+    never runs."""
     cases: list[Case] = []
     errors: list[CaseError] = []
     seen: dict[str, str] = {}
@@ -82,6 +88,10 @@ def load_cases(paths: Iterable[str | Path]) -> tuple[list[Case], list[CaseError]
             case = load_case(file, root, disp)
         except CaseError as exc:
             errors.append(exc)
+            continue
+        problems = case_problems(case) if check else []
+        if problems:
+            errors.extend(problems)
             continue
         if case.id in seen:
             errors.append(
@@ -106,6 +116,7 @@ def _path_str(path: Sequence[Any]) -> str:
 
 
 def load_case(file: Path, root: Path, disp: str | None = None) -> Case:
+    """One case file, checked by the schema and the loader (not against the reference)."""
     disp = disp or display_path(file)
     doc = load_yaml(file, disp)
     if doc is None:
@@ -116,26 +127,43 @@ def load_case(file: Path, root: Path, disp: str | None = None) -> Case:
         )
     err = best_match(_VALIDATOR.iter_errors(doc))
     if err is not None:
-        path = tuple(err.absolute_path)
-        raise CaseError(
-            disp, line_of(doc, path, 1), _path_str(path) or "(top level)", _schema_message(err)
-        )
+        raise _schema_error(err, doc, disp)
     return _build(doc, file, root, disp)
 
 
-def _schema_message(err: Any) -> str:
-    msg = str(err.message)
-    if err.validator == "additionalProperties":
-        return msg.replace("Additional properties are not allowed", "unknown key")
+def _schema_error(err: Any, doc: Any, disp: str) -> CaseError:
+    """One located line for the schema's most relevant error."""
+    if err.validator in ("anyOf", "oneOf") and isinstance(err.instance, dict):
+        # a {distribution: ...} mapping: say what is wrong with it, not "matches nothing"
+        inner = best_match(e for e in err.context if e.validator not in ("type", "anyOf"))
+        if inner is not None:
+            err = inner
+    path = tuple(err.absolute_path)
+    line = line_of(doc, path, 1)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = list(err.schema.get("properties", {}))
+        extra = [k for k in err.instance if k not in allowed]
+        if extra:
+            line = line_of(doc, (*path, extra[0]), line)
+            shown = ", ".join(repr(str(k)[:40]) for k in extra[:3])
+            more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
+            noun = "unknown keys" if len(extra) > 1 else "unknown key"
+            message = f"{noun} {shown}{more} (allowed: {', '.join(allowed)})"
+            return CaseError(disp, line, _path_str(path) or "(top level)", message)
     if err.validator in ("anyOf", "oneOf"):
-        return "expected a number, a nested list of numbers, or {distribution: ...}"
-    return msg
+        message = "expected a number, a nested list of numbers, or {distribution: ...}"
+    elif err.validator == "pattern" and path == ("id",):
+        message = id_problem(str(err.instance)) or str(err.message)
+    else:
+        message = str(err.message)
+    return CaseError(disp, line, _path_str(path) or "(top level)", message)
 
 
 class _Ctx:
     def __init__(self, doc: Any, disp: str) -> None:
         self.doc = doc
         self.disp = disp
+        self.dtypes = tuple(str(d) for d in doc.get("dtypes") or ("float32",))
 
     def err(self, path: tuple[Any, ...], message: str) -> CaseError:
         return CaseError(self.disp, line_of(self.doc, path, 1), _path_str(path), message)
@@ -145,8 +173,11 @@ class _Ctx:
         for k in path:
             node = node[k]
         if isinstance(node, dict):
-            params = {k: float(v) for k, v in node.items() if k != "distribution"}
-            return Generated(str(node["distribution"]), params)
+            try:
+                return generated(node, [D.get(d) for d in self.dtypes])
+            except ParameterError as exc:
+                where = (*path, exc.key) if exc.key in node else path
+                raise self.err(where, str(exc)) from None
         try:
             return parse_literal(node)
         except ValueError as exc:
@@ -203,17 +234,17 @@ def _build(doc: Any, file: Path, root: Path, disp: str) -> Case:
     else:
         batch, n_in, n_out = _shapes(ctx, kind, shapes, inp, layout, param, bias)
     _check_sizes(ctx, kind, batch, n_in, n_out)
-    case_id = str(doc.get("id") or default_id(file, root))
+    case_id = _case_id(ctx, file, root)
     expected = _expected(ctx, doc.get("expected") or {}, kind, batch, n_out, init)
     pins = _pins(ctx, doc.get("expected") or {}, n_in, n_out) if init is not None else {}
-    tolerance = _tolerance(doc.get("tolerance") or {})
+    tolerance = _tolerance(ctx, doc.get("tolerance") or {})
     lines = {k: line_of(doc, (k,), 1) or 1 for k in doc}
     return Case(
         id=case_id,
         file=disp,
         description=str(doc.get("description", "")),
         tags=tuple(str(t) for t in doc.get("tags") or ()),
-        dtypes=tuple(str(d) for d in doc.get("dtypes") or ("float32",)),
+        dtypes=ctx.dtypes,
         seed=int(doc.get("seed", 0)),
         kind=kind,
         batch=batch,
@@ -230,6 +261,24 @@ def _build(doc: Any, file: Path, root: Path, disp: str) -> Case:
         init_bias=init_bias,
         pins=pins,
     )
+
+
+def _case_id(ctx: _Ctx, file: Path, root: Path) -> str:
+    """The id (given, or from the file's path under the cases root), checked: ids become file
+    names and appear in every report."""
+    if "id" in ctx.doc:
+        case_id = str(ctx.doc["id"])
+        problem = id_problem(case_id)
+        if problem:
+            raise ctx.err(("id",), problem)
+        return case_id
+    case_id = default_id(file, root)
+    problem = id_problem(case_id)
+    if problem:
+        raise CaseError(
+            ctx.disp, 1, "id", f"the file name gives no valid default id: {problem}; add an id:"
+        )
+    return case_id
 
 
 def _pin_literals(ctx: _Ctx, node: Any, name: str) -> list[tuple[str, tuple[Any, ...], Literal]]:
@@ -336,8 +385,13 @@ def _shapes(
         claim("out_features", bias.shape[0], (where, "bias"))
     if "batch" not in known:
         raise ctx.err(("inputs", in_key), "shapes.batch is needed to generate this array")
-    batch = known["batch"][0]
+    batch, batch_where = known["batch"]
     assert isinstance(batch, tuple)
+    if len(batch) > MAX_BATCH_DIMS:
+        raise ctx.err(
+            batch_where,
+            f"{len(batch)} batch dimensions; at most {MAX_BATCH_DIMS} (README 'Size limits')",
+        )
     if kind == "sigmoid":
         return batch, 0, 0
     for key in ("in_features", "out_features"):
@@ -393,6 +447,7 @@ def _expected(
         items = spec.items() if isinstance(spec, dict) else [("*", spec)]
         for dtype, _values in items:
             path = ("expected", op) if dtype == "*" else ("expected", op, dtype)
+            _check_runs(ctx, path, dtype)
             lit = ctx.source(path)
             if not isinstance(lit, Literal):
                 raise ctx.err(path, "expected values must be explicit")
@@ -405,14 +460,35 @@ def _expected(
     return out
 
 
-def _tolerance(node: Any) -> dict[str, dict[str, dict[str, float]]]:
+def _check_runs(ctx: _Ctx, path: tuple[Any, ...], dtype: str) -> None:
+    """A per-dtype entry for a dtype the case does not run would never be used: say so."""
+    if dtype != "*" and dtype not in ctx.dtypes:
+        raise ctx.err(
+            path, f"{dtype} is not among the case's dtypes ({', '.join(ctx.dtypes)}): never used"
+        )
+
+
+def _tolerance(ctx: _Ctx, node: Any) -> dict[str, dict[str, dict[str, float]]]:
     out: dict[str, dict[str, dict[str, float]]] = {}
     for op, spec in node.items():
         per: dict[str, dict[str, float]] = {}
         for key, value in spec.items():
             if isinstance(value, dict):
-                per[str(key)] = {str(k): float(v) for k, v in value.items()}
+                _check_runs(ctx, ("tolerance", op, key), key)
+                per[str(key)] = {
+                    str(k): _tolerance_value(ctx, ("tolerance", op, key, k), v)
+                    for k, v in value.items()
+                }
             else:
-                per.setdefault("*", {})[str(key)] = float(value)
+                per.setdefault("*", {})[str(key)] = _tolerance_value(
+                    ctx, ("tolerance", op, key), value
+                )
         out[str(op)] = per
     return out
+
+
+def _tolerance_value(ctx: _Ctx, path: tuple[Any, ...], value: Any) -> float:
+    number = float(value)
+    if not (math.isfinite(number) and number >= 0):
+        raise ctx.err(path, f"{number} is not a tolerance: use a finite number >= 0")
+    return number

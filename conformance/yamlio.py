@@ -60,6 +60,8 @@ def number(text: str) -> Num:
     """The :class:`Num` that the YAML float ``text`` loads as (``0.1``, ``-0.0``, ``.nan``)."""
     low = text.strip().lower()
     return Num(_SPECIALS[low] if low in _SPECIALS else float(text), text)
+
+
 class _Refused(MarkedYAMLError):
     """A document outside what case files may use (raised with the mark where it is)."""
 
