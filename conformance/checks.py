@@ -1,4 +1,6 @@
-"""Case checks that need the exact reference: are the expected values right?"""
+"""Case checks beyond loading: expected values against the exact reference, the tolerance
+ceiling. :func:`case_problems` is the one list both ``validate`` and ``run`` apply (through
+:func:`conformance.loader.load_cases`)."""
 
 from __future__ import annotations
 

@@ -55,3 +55,13 @@ class CrashingAdapter(TinyAdapter):
 class MissingAdapter(TinyAdapter):
     name = "missing"
     requires = "no_such_framework_xyz"
+
+
+class OffByHalfAdapter(TinyAdapter):
+    """A wrong affine: the right value plus 0.5."""
+
+    name = "offbyhalf"
+
+    def dense_paths(self, batch: Batch) -> dict[str, tuple[str, PathFn]]:
+        right = super().dense_paths(batch)["x @ K + b"][1]
+        return {"x @ K + b": ("affine", lambda item: right(item) + 0.5)}
