@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import re
 
-from .escape import visible
 from .limits import MAX_ID_LENGTH
 
 SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 ID_PATTERN = rf"^{SEGMENT}(/{SEGMENT})*$"
-ID_RULE = (
-    "letters, digits, _ . - and / between segments, each segment starting with a letter, "
-    f"digit or _; at most {MAX_ID_LENGTH} characters"
-)
+ID_RULE = "segments of letters, digits, _ . - that start with a letter, digit or _, joined by /"
 _ID = re.compile(ID_PATTERN, re.ASCII)
 
 
 def id_problem(case_id: str) -> str | None:
     """Why ``case_id`` is not a valid id, or None."""
-    shown = visible(case_id, 60)
+    shown = repr(case_id if len(case_id) <= 60 else case_id[:59] + "…")
     if len(case_id) > MAX_ID_LENGTH:
-        return f"id {shown!r} has {len(case_id)} characters; at most {MAX_ID_LENGTH}"
-    if not _ID.match(case_id) or case_id.endswith("\n"):
-        return f"id {shown!r} is not valid ({ID_RULE})"
+        return f"id {shown} has {len(case_id)} characters; at most {MAX_ID_LENGTH}"
+    if not _ID.fullmatch(case_id):
+        return f"{shown} is not a valid id ({ID_RULE})"
     return None

@@ -33,6 +33,15 @@ from .yamlio import load as load_yaml
 _VALIDATOR = Draft202012Validator(CASE_SCHEMA)
 
 
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, or the absolute path where it cannot be resolved (a symlink loop
+    must become "no such file", not a crash)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
 def discover(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
     """Case files under ``paths`` as (file, root); ids are paths relative to the root.
 
@@ -42,7 +51,7 @@ def discover(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
     found: list[tuple[Path, Path]] = []
     for p in paths:
         path = Path(p)
-        start = path.resolve() if path.is_dir() else path.resolve().parent
+        start = _resolved(path) if path.is_dir() else _resolved(path).parent
         fallback = path if path.is_dir() else path.parent
         root = next((a for a in (start, *start.parents) if a.name == "cases"), fallback)
         if path.is_dir():
@@ -55,7 +64,7 @@ def discover(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
 
 def default_id(file: Path, root: Path) -> str:
     try:
-        rel = file.resolve().relative_to(root.resolve())
+        rel = _resolved(file).relative_to(_resolved(root))
     except ValueError:
         rel = Path(file.name)
     return rel.with_suffix("").as_posix()
@@ -63,7 +72,7 @@ def default_id(file: Path, root: Path) -> str:
 
 def display_path(file: Path) -> str:
     try:
-        return file.resolve().relative_to(Path.cwd()).as_posix()
+        return _resolved(file).relative_to(Path.cwd()).as_posix()
     except ValueError:
         return str(file)
 
@@ -134,8 +143,9 @@ def load_case(file: Path, root: Path, disp: str | None = None) -> Case:
 def _schema_error(err: Any, doc: Any, disp: str) -> CaseError:
     """One located line for the schema's most relevant error."""
     if err.validator in ("anyOf", "oneOf") and isinstance(err.instance, dict):
-        # a {distribution: ...} mapping: say what is wrong with it, not "matches nothing"
-        inner = best_match(e for e in err.context if e.validator not in ("type", "anyOf"))
+        # a mapping where a number, a list or a mapping may go ({distribution: ...}, per-dtype
+        # values): say what is wrong with it as a mapping, not "matches nothing"
+        inner = _mapping_branch_error(err)
         if inner is not None:
             err = inner
     path = tuple(err.absolute_path)
@@ -150,13 +160,44 @@ def _schema_error(err: Any, doc: Any, disp: str) -> CaseError:
             noun = "unknown keys" if len(extra) > 1 else "unknown key"
             message = f"{noun} {shown}{more} (allowed: {', '.join(allowed)})"
             return CaseError(disp, line, _path_str(path) or "(top level)", message)
-    if err.validator in ("anyOf", "oneOf"):
+    instance = err.instance
+    if path == ("id",) and isinstance(instance, str) and id_problem(instance):
+        message = str(id_problem(instance))
+    elif err.validator in ("anyOf", "oneOf"):
         message = "expected a number, a nested list of numbers, or {distribution: ...}"
-    elif err.validator == "pattern" and path == ("id",):
-        message = id_problem(str(err.instance)) or str(err.message)
+    elif err.validator == "pattern":
+        message = (
+            f"{_short(instance)} is not a number (a string must hold a decimal or a hex float "
+            "such as '0x1.8p-2')"
+        )
+    elif err.validator in ("maxItems", "maxLength") and hasattr(instance, "__len__"):
+        message = f"{len(instance)} items; at most {err.validator_value}"
     else:
         message = str(err.message)
+        shown = repr(instance)
+        if len(shown) > 60 and message.startswith(shown):
+            message = _short(instance) + message[len(shown) :]
     return CaseError(disp, line, _path_str(path) or "(top level)", message)
+
+
+def _mapping_branch_error(err: Any) -> Any:
+    """The most relevant error, under an anyOf/oneOf over one mapping, that is not just "not
+    of type X" (the branch written for mappings)."""
+    while err.parent is not None and err.parent.instance is err.instance:
+        err = err.parent
+    found, stack = [], [err]
+    while stack:
+        for sub in stack.pop().context or ():
+            if sub.validator in ("anyOf", "oneOf"):
+                stack.append(sub)
+            elif sub.validator not in ("type", "$ref"):
+                found.append(sub)
+    return best_match(found) if found else None
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 class _Ctx:
@@ -275,9 +316,7 @@ def _case_id(ctx: _Ctx, file: Path, root: Path) -> str:
     case_id = default_id(file, root)
     problem = id_problem(case_id)
     if problem:
-        raise CaseError(
-            ctx.disp, 1, "id", f"the file name gives no valid default id: {problem}; add an id:"
-        )
+        raise CaseError(ctx.disp, 1, "id", f"no id: and the file name gives none: {problem}")
     return case_id
 
 
