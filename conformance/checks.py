@@ -14,7 +14,13 @@ from .tolerances import case_allowance, resolve
 
 def case_problems(case: Case) -> list[CaseError]:
     """Everything wrong with a loaded case that loading itself does not see."""
-    return [*tolerance_errors(case), *expected_errors(case)]
+    try:
+        expected = expected_errors(case)
+    except Exception as exc:  # a reference failure is reported as this case's one line
+        where = case.line("expected")
+        why = f"{type(exc).__name__}: {exc}"
+        expected = [CaseError(case.file, where, "expected", f"cannot check: the reference {why}")]
+    return [*tolerance_errors(case), *expected]
 
 
 def expected_errors(case: Case, dtypes: list[str] | None = None) -> list[CaseError]:

@@ -432,6 +432,10 @@ def _shapes(
             f"{len(batch)} batch dimensions; at most {MAX_BATCH_DIMS} (README 'Size limits')",
         )
     if kind == "sigmoid":
+        if batch == ():
+            raise ctx.err(
+                batch_where, "z needs at least one dimension (write [0.5], not 0.5; batch: [1])"
+            )
         return batch, 0, 0
     for key in ("in_features", "out_features"):
         if key not in known:
