@@ -263,7 +263,7 @@ def read_bytes(path: Path, display: str, limit: int = MAX_FILE_BYTES) -> bytes:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
-            raise CaseError(display, None, "", f"cannot read {kind}: case files are regular files")
+            raise CaseError(display, None, "", f"cannot read {kind}: only regular files are read")
         if st.st_size > limit:
             raise CaseError(display, None, "", _too_big(st.st_size, limit))
         chunks: list[bytes] = []
@@ -284,7 +284,7 @@ def read_bytes(path: Path, display: str, limit: int = MAX_FILE_BYTES) -> bytes:
 
 
 def _too_big(size: int, limit: int) -> str:
-    return f"{size} bytes; case files are at most {limit} bytes (README 'Size limits')"
+    return f"{size} bytes; at most {limit} are read (README 'Size limits')"
 
 
 def _line_at(text: str, pos: int) -> int:

@@ -84,10 +84,10 @@ def specials(tmp_path_factory: pytest.TempPathFactory) -> list[Bad]:
     os.mkfifo(bad("fifo.yaml", "cannot read a FIFO"))
     os.symlink("/dev/zero", bad("zero.yaml", "cannot read a character device"))
     os.symlink("/dev/urandom", bad("urandom.yaml", "cannot read a character device"))
-    with open(bad("fifty-mb.yaml", "52428800 bytes; case files are at most"), "wb") as f:
+    with open(bad("fifty-mb.yaml", "52428800 bytes; at most"), "wb") as f:
         f.write(SIG.encode())
         f.truncate(50 * 2**20)
-    over = bad("over-limit.yaml", f"{MAX_FILE_BYTES + 3} bytes; case files are at most")
+    over = bad("over-limit.yaml", f"{MAX_FILE_BYTES + 3} bytes; at most")
     over.write_text("#" * (MAX_FILE_BYTES + 2) + "\n")
     bad("dir.yaml", "cannot read a directory").mkdir()
     os.symlink("nowhere.yaml", bad("dangling.yaml", "no such file"))
@@ -242,7 +242,7 @@ def test_reading_stops_one_byte_past_the_limit_whatever_fstat_says() -> None:
     # /proc files are regular files whose size reads as 0: fstat cannot catch them
     status = Path("/proc/self/status")
     assert status.stat().st_size == 0
-    with pytest.raises(CaseError, match="101 bytes; case files are at most 100 bytes"):
+    with pytest.raises(CaseError, match="101 bytes; at most 100 are read"):
         read_bytes(status, "status", limit=100)
     assert len(read_bytes(status, "status", limit=1 << 20)) > 101
 
