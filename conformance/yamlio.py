@@ -18,9 +18,7 @@ anything. Every problem is a :class:`CaseError` with the line where it is.
 from __future__ import annotations
 
 import math
-import os
 import re
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,6 @@ from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer
 from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.events import (
     AliasEvent,
     DocumentStartEvent,
@@ -36,9 +33,11 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 from ruamel.yaml.parser import Parser
+from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
 from ruamel.yaml.scanner import Scanner
 
+from . import boundedio
 from .errors import CaseError
 from .escape import visible
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_FILE_BYTES, MAX_NODES
@@ -241,50 +240,15 @@ def _reader() -> YAML:
 _UNPRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
 
 
 def read_bytes(path: Path, display: str, limit: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes. Opened without blocking (a FIFO
-    or device must not hang the read), checked with fstat before reading, and read no further
-    than ``limit + 1`` bytes whatever fstat said."""
+    """The bytes of a regular file of at most ``limit`` bytes (:mod:`conformance.boundedio`:
+    never blocking on a FIFO or device, size checked before reading)."""
     try:
-        fd = os.open(path, os.O_RDONLY | _NONBLOCK)
-    except OSError as exc:
-        raise CaseError(display, None, "", f"cannot read file: {exc.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
-            raise CaseError(display, None, "", f"cannot read {kind}: only regular files are read")
-        if st.st_size > limit:
-            raise CaseError(display, None, "", _too_big(st.st_size, limit))
-        chunks: list[bytes] = []
-        size = 0
-        while size <= limit:
-            chunk = os.read(fd, limit + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as exc:
-        raise CaseError(display, None, "", f"cannot read file: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-    if size > limit:
-        raise CaseError(display, None, "", _too_big(size, limit))
-    return b"".join(chunks)
-
-
-def _too_big(size: int, limit: int) -> str:
-    return f"{size} bytes; at most {limit} are read (README 'Size limits')"
+        return boundedio.read_regular(path, limit, "case file")
+    except boundedio.Refused as exc:
+        raise CaseError(display, None, "", str(exc)) from None
 
 
 def _line_at(text: str, pos: int) -> int:

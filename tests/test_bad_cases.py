@@ -81,19 +81,19 @@ def specials(tmp_path_factory: pytest.TempPathFactory) -> list[Bad]:
         out.append(Bad(d / name, line, text))
         return d / name
 
-    os.mkfifo(bad("fifo.yaml", "cannot read a FIFO"))
-    os.symlink("/dev/zero", bad("zero.yaml", "cannot read a character device"))
-    os.symlink("/dev/urandom", bad("urandom.yaml", "cannot read a character device"))
-    with open(bad("fifty-mb.yaml", "52428800 bytes; at most"), "wb") as f:
+    os.mkfifo(bad("fifo.yaml", "not a regular file (a FIFO)"))
+    os.symlink("/dev/zero", bad("zero.yaml", "not a regular file (a character device)"))
+    os.symlink("/dev/urandom", bad("urandom.yaml", "not a regular file (a character device)"))
+    with open(bad("fifty-mb.yaml", "larger than the 256 KiB a case file may have"), "wb") as f:
         f.write(SIG.encode())
         f.truncate(50 * 2**20)
-    over = bad("over-limit.yaml", f"{MAX_FILE_BYTES + 3} bytes; at most")
+    over = bad("over-limit.yaml", "larger than the 256 KiB a case file may have")
     over.write_text("#" * (MAX_FILE_BYTES + 2) + "\n")
-    bad("dir.yaml", "cannot read a directory").mkdir()
+    bad("dir.yaml", "not a regular file (a directory)").mkdir()
     os.symlink("nowhere.yaml", bad("dangling.yaml", "no such file"))
     os.symlink("loop.yaml", bad("loop.yaml", "no such file"))
     with socket.socket(socket.AF_UNIX) as s:
-        s.bind(str(bad("socket.yaml", "cannot read file")))
+        s.bind(str(bad("socket.yaml", "cannot read: No such device or address")))
     bad("utf16.yaml", "not UTF-8", 1).write_bytes(SIG.encode("utf-16"))
     for name in ("new\nline", "\x1b[31mred", "tab\there", "bell\x07", "rtl\u202eoverride"):
         bad(f"{name}.yaml", "the file name gives none", 1).write_text(SIG)
@@ -242,7 +242,7 @@ def test_reading_stops_one_byte_past_the_limit_whatever_fstat_says() -> None:
     # /proc files are regular files whose size reads as 0: fstat cannot catch them
     status = Path("/proc/self/status")
     assert status.stat().st_size == 0
-    with pytest.raises(CaseError, match="101 bytes; at most 100 are read"):
+    with pytest.raises(CaseError, match="larger than the 100 bytes a case file may have"):
         read_bytes(status, "status", limit=100)
     assert len(read_bytes(status, "status", limit=1 << 20)) > 101
 
