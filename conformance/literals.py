@@ -3,11 +3,17 @@
 A literal keeps, per value, the nearest float64 (``hi``), the sign of what float64 could not
 hold (``lo``) and half a unit in the last written digit (``half_unit``), so it can be rounded
 to every dtype without double rounding and read as printed output where it is not exact.
+
+A decimal is rounded like any other value: one beyond float64's range (``1e400``) is ±inf in
+every dtype, one below half its smallest subnormal is ±0. Its digits and exponent are bounded
+(``MAX_DIGITS``, ``MAX_EXPONENT``) and checked before any Decimal or Fraction work, so
+``1e100000000`` is refused at once instead of building a 100-million-digit integer.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -17,7 +23,10 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as D
+from .limits import MAX_DIGITS, MAX_EXPONENT
 from .yamlio import Num
+
+_DECIMAL = re.compile(r"[+-]?([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -63,10 +72,12 @@ def _parse_scalar(value: Any) -> tuple[float, float, float]:
         text = value.strip().replace("_", "")
         low = text.lower().lstrip("+-")
         if low.startswith("0x"):
+            if len(text) > MAX_DIGITS:
+                raise ValueError(f"a hex float of {len(text)} characters; at most {MAX_DIGITS}")
             try:
                 return float.fromhex(text), 0.0, 0.0
             except (ValueError, OverflowError):
-                raise ValueError(f"not a hex float: {value!r}") from None
+                raise ValueError(f"not a hex float: {_short(value)}") from None
         if low in ("nan", "inf", "infinity"):
             return float(text), 0.0, 0.0
         return _decimal(text)
@@ -74,11 +85,22 @@ def _parse_scalar(value: Any) -> tuple[float, float, float]:
 
 
 def _decimal(text: str) -> tuple[float, float, float]:
+    match = _DECIMAL.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a number: {_short(text)}")
+    mantissa, exponent = match.group(1), match.group(2) or "0"
+    digits = len(mantissa) - ("." in mantissa)
+    if digits > MAX_DIGITS:
+        raise ValueError(f"{digits} digits; at most {MAX_DIGITS} (README 'Size limits')")
+    if len(exponent.lstrip("+-0")) > len(str(MAX_EXPONENT)) or abs(int(exponent)) > MAX_EXPONENT:
+        raise ValueError(
+            f"exponent {_short(exponent)} is outside ±{MAX_EXPONENT} (README 'Size limits')"
+        )
     try:
         dec = Decimal(text)
         exact = Fraction(text)
     except (InvalidOperation, ValueError):
-        raise ValueError(f"not a number: {text!r}") from None
+        raise ValueError(f"not a number: {_short(text)}") from None
     try:
         hi = float(text)
     except OverflowError:
@@ -86,8 +108,17 @@ def _decimal(text: str) -> tuple[float, float, float]:
     rem = exact - Fraction(hi) if math.isfinite(hi) else Fraction(0)
     lo = 0.0 if rem == 0 else math.copysign(1.0, rem)
     exp = dec.as_tuple().exponent
-    half_unit = 0.5 * 10.0 ** int(exp) if isinstance(exp, int) else 0.0
+    if not isinstance(exp, int):
+        half_unit = 0.0
+    elif exp > 308:  # a unit beyond float64's range: the value itself is ±inf
+        half_unit = math.inf
+    else:
+        half_unit = 0.5 * 10.0**exp
     return hi, lo, half_unit
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def parse_literal(node: Any) -> Literal:
