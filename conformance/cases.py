@@ -18,11 +18,6 @@ from . import dtypes as D
 from .distributions import Generated
 from .literals import Literal
 
-# Size limits, checked before anything is allocated (README "Size limits"). They bound the
-# exact reference too, whose cost is one error-free product per multiply-accumulate.
-MAX_ARRAY_ELEMENTS = 1 << 24  # 16.7 M values per array
-MAX_MACS = 1 << 28  # batch * in_features * out_features, 268 M
-
 BUNDLED_CASES = Path(__file__).resolve().parent.parent / "cases"
 
 # Parameter pins of a framework-native init case (``params: {init: ...}``, docs/native.md); the

@@ -1,4 +1,6 @@
-"""Case checks that need the exact reference: are the expected values right?"""
+"""Case checks beyond loading: expected values against the exact reference, the tolerance
+ceiling. :func:`case_problems` is the one list both ``validate`` and ``run`` apply (through
+:func:`conformance.loader.load_cases`)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,17 @@ from . import dtypes as D
 from .cases import Case
 from .errors import CaseError
 from .reference import Reference, reference
+
+
+def case_problems(case: Case) -> list[CaseError]:
+    """Everything wrong with a loaded case that loading itself does not see."""
+    try:
+        expected = expected_errors(case)
+    except Exception as exc:  # a reference failure is reported as this case's one line
+        where = case.line("expected")
+        why = f"{type(exc).__name__}: {exc}"
+        expected = [CaseError(case.file, where, "expected", f"cannot check: the reference {why}")]
+    return [*tolerance_errors(case), *expected]
 
 
 def expected_errors(case: Case) -> list[CaseError]:

@@ -3,11 +3,17 @@
 A literal keeps, per value, the nearest float64 (``hi``), the sign of what float64 could not
 hold (``lo``) and half a unit in the last written digit (``half_unit``), so it can be rounded
 to every dtype without double rounding and read as printed output where it is not exact.
+
+A decimal is rounded like any other value: one beyond float64's range (``1e400``) is ±inf in
+every dtype, one below half its smallest subnormal is ±0. Its digits and exponent are bounded
+(``MAX_DIGITS``, ``MAX_EXPONENT``) and checked before any Decimal or Fraction work, so
+``1e100000000`` is refused at once instead of building a 100-million-digit integer.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -17,11 +23,14 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as D
+from .limits import MAX_DIGITS, MAX_EXPONENT
 from .yamlio import Num
 
 # Literals up to this many values keep their exact decimal values (pins, expected outputs), so
 # that "within half a unit of the last digit" is decided exactly even for float64.
 KEEP_EXACT = 4096
+
+_DECIMAL = re.compile(r"[+-]?([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -97,10 +106,12 @@ def _parse_scalar(value: Any) -> Parsed:
         text = value.strip().replace("_", "")
         low = text.lower().lstrip("+-")
         if low.startswith("0x"):
+            if len(text) > MAX_DIGITS:
+                raise ValueError(f"a hex float of {len(text)} characters; at most {MAX_DIGITS}")
             try:
                 hex_value = float.fromhex(text)
             except (ValueError, OverflowError):
-                raise ValueError(f"not a hex float: {value!r}") from None
+                raise ValueError(f"not a hex float: {_short(value)}") from None
             return hex_value, 0.0, 0.0, (Fraction(hex_value), Fraction(0))
         if low in ("nan", "inf", "infinity"):
             return float(text), 0.0, 0.0, None
@@ -109,11 +120,22 @@ def _parse_scalar(value: Any) -> Parsed:
 
 
 def _decimal(text: str) -> Parsed:
+    match = _DECIMAL.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a number: {_short(text)}")
+    mantissa, exponent = match.group(1), match.group(2) or "0"
+    digits = len(mantissa) - ("." in mantissa)
+    if digits > MAX_DIGITS:
+        raise ValueError(f"{digits} digits; at most {MAX_DIGITS} (README 'Size limits')")
+    if len(exponent.lstrip("+-0")) > len(str(MAX_EXPONENT)) or abs(int(exponent)) > MAX_EXPONENT:
+        raise ValueError(
+            f"exponent {_short(exponent)} is outside ±{MAX_EXPONENT} (README 'Size limits')"
+        )
     try:
         dec = Decimal(text)
         exact = Fraction(text)
     except (InvalidOperation, ValueError):
-        raise ValueError(f"not a number: {text!r}") from None
+        raise ValueError(f"not a number: {_short(text)}") from None
     try:
         hi = float(text)
     except OverflowError:
@@ -121,8 +143,17 @@ def _decimal(text: str) -> Parsed:
     rem = exact - Fraction(hi) if math.isfinite(hi) else Fraction(0)
     lo = 0.0 if rem == 0 else math.copysign(1.0, rem)
     exp = dec.as_tuple().exponent
-    half = Fraction(1, 2) * Fraction(10) ** exp if isinstance(exp, int) else Fraction(0)
-    return hi, lo, float(half), (exact, half) if math.isfinite(hi) else None
+    if not isinstance(exp, int):
+        half = Fraction(0)
+    else:
+        half = Fraction(1, 2) * Fraction(10) ** exp
+    # a unit beyond float64's range reads as inf (the value itself is then ±inf)
+    half_unit = math.inf if isinstance(exp, int) and exp > 308 else float(half)
+    return hi, lo, half_unit, (exact, half) if math.isfinite(hi) else None
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def parse_literal(node: Any) -> Literal:

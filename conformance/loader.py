@@ -1,9 +1,11 @@
 """Discovering, loading and validating case files.
 
-A case is checked in two steps: the JSON Schema (``conformance.schema``) for structure, then the
+A case is checked in three steps: the JSON Schema (``conformance.schema``) for structure, then the
 checks a schema cannot express (array shapes against each other and against ``shapes:``, size
-limits, parseable literals). Every problem becomes a :class:`CaseError` pointing at
-``FILE:LINE: field``; a broken file never stops the other files from loading.
+limits, parseable literals, ids, distribution parameters, dtypes of expected values), then — in
+:func:`load_cases`, which both ``validate`` and ``run`` use — the checks that need the exact
+reference (:func:`conformance.checks.case_problems`). Every problem becomes a :class:`CaseError`
+pointing at ``FILE:LINE: field``; a broken file never stops the other files from loading.
 """
 
 from __future__ import annotations
@@ -16,15 +18,13 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from .cases import (
-    MAX_ARRAY_ELEMENTS,
-    MAX_MACS,
-    PARAM_PINS,
-    Case,
-    Source,
-)
-from .distributions import Generated
+from . import dtypes as D
+from .cases import PARAM_PINS, Case, Source
+from .checks import case_problems
+from .distributions import ParameterError, generated
 from .errors import CaseError
+from .ids import id_problem
+from .limits import MAX_ARRAY_ELEMENTS, MAX_BATCH_DIMS, MAX_MACS
 from .literals import Literal, parse_literal
 from .registry import default_init_layouts
 from .schema import CASE_SCHEMA
@@ -32,6 +32,15 @@ from .yamlio import line_of
 from .yamlio import load as load_yaml
 
 _VALIDATOR = Draft202012Validator(CASE_SCHEMA)
+
+
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, or the absolute path where it cannot be resolved (a symlink loop
+    must become "no such file", not a crash)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
 
 
 def discover(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
@@ -43,7 +52,7 @@ def discover(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
     found: list[tuple[Path, Path]] = []
     for p in paths:
         path = Path(p)
-        start = path.resolve() if path.is_dir() else path.resolve().parent
+        start = _resolved(path) if path.is_dir() else _resolved(path).parent
         fallback = path if path.is_dir() else path.parent
         root = next((a for a in (start, *start.parents) if a.name == "cases"), fallback)
         if path.is_dir():
@@ -56,7 +65,7 @@ def discover(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
 
 def default_id(file: Path, root: Path) -> str:
     try:
-        rel = file.resolve().relative_to(root.resolve())
+        rel = _resolved(file).relative_to(_resolved(root))
     except ValueError:
         rel = Path(file.name)
     return rel.with_suffix("").as_posix()
@@ -64,17 +73,23 @@ def default_id(file: Path, root: Path) -> str:
 
 def display_path(file: Path) -> str:
     try:
-        return file.resolve().relative_to(Path.cwd()).as_posix()
+        return _resolved(file).relative_to(Path.cwd()).as_posix()
     except ValueError:
         return str(file)
 
 
 def load_cases(
-    paths: Iterable[str | Path], init_layouts: Mapping[str, str] | None = None
+    paths: Iterable[str | Path],
+    init_layouts: Mapping[str, str] | None = None,
+    check: bool = True,
 ) -> tuple[list[Case], list[CaseError]]:
     """Load every case under ``paths``; bad files become errors and do not stop the rest.
     ``init_layouts``: the ``params.init`` kinds the run's adapters draw, and their layouts
-    (default: those of the built-in and installed adapters)."""
+    (default: those of the built-in and installed adapters).
+
+    With ``check`` (``validate`` and ``run``), a case with any of
+    :func:`~conformance.checks.case_problems` is an error too: whatever validate rejects, run
+    never runs."""
     cases: list[Case] = []
     errors: list[CaseError] = []
     seen: dict[str, str] = {}
@@ -87,6 +102,10 @@ def load_cases(
             case = load_case(file, root, disp, init_layouts)
         except CaseError as exc:
             errors.append(exc)
+            continue
+        problems = case_problems(case) if check else []
+        if problems:
+            errors.extend(problems)
             continue
         if case.id in seen:
             errors.append(
@@ -113,6 +132,7 @@ def _path_str(path: Sequence[Any]) -> str:
 def load_case(
     file: Path, root: Path, disp: str | None = None, init_layouts: Mapping[str, str] | None = None
 ) -> Case:
+    """One case file, checked by the schema and the loader (not against the reference)."""
     disp = disp or display_path(file)
     doc = load_yaml(file, disp)
     if doc is None:
@@ -123,26 +143,75 @@ def load_case(
         )
     err = best_match(_VALIDATOR.iter_errors(doc))
     if err is not None:
-        path = tuple(err.absolute_path)
-        raise CaseError(
-            disp, line_of(doc, path, 1), _path_str(path) or "(top level)", _schema_message(err)
-        )
+        raise _schema_error(err, doc, disp)
     return _build(doc, file, root, disp, init_layouts)
 
 
-def _schema_message(err: Any) -> str:
-    msg = str(err.message)
-    if err.validator == "additionalProperties":
-        return msg.replace("Additional properties are not allowed", "unknown key")
-    if err.validator in ("anyOf", "oneOf"):
-        return "expected a number, a nested list of numbers, or {distribution: ...}"
-    return msg
+def _schema_error(err: Any, doc: Any, disp: str) -> CaseError:
+    """One located line for the schema's most relevant error."""
+    if err.validator in ("anyOf", "oneOf") and isinstance(err.instance, dict):
+        # a mapping where a number, a list or a mapping may go ({distribution: ...}, per-dtype
+        # values): say what is wrong with it as a mapping, not "matches nothing"
+        inner = _mapping_branch_error(err)
+        if inner is not None:
+            err = inner
+    path = tuple(err.absolute_path)
+    line = line_of(doc, path, 1)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = list(err.schema.get("properties", {}))
+        extra = [k for k in err.instance if k not in allowed]
+        if extra:
+            line = line_of(doc, (*path, extra[0]), line)
+            shown = ", ".join(repr(str(k)[:40]) for k in extra[:3])
+            more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
+            noun = "unknown keys" if len(extra) > 1 else "unknown key"
+            message = f"{noun} {shown}{more} (allowed: {', '.join(allowed)})"
+            return CaseError(disp, line, _path_str(path) or "(top level)", message)
+    instance = err.instance
+    if path == ("id",) and isinstance(instance, str) and id_problem(instance):
+        message = str(id_problem(instance))
+    elif err.validator in ("anyOf", "oneOf"):
+        message = "expected a number, a nested list of numbers, or {distribution: ...}"
+    elif err.validator == "pattern":
+        message = (
+            f"{_short(instance)} is not a number (a string must hold a decimal or a hex float "
+            "such as '0x1.8p-2')"
+        )
+    elif err.validator in ("maxItems", "maxLength") and hasattr(instance, "__len__"):
+        message = f"{len(instance)} items; at most {err.validator_value}"
+    else:
+        message = str(err.message)
+        shown = repr(instance)
+        if len(shown) > 60 and message.startswith(shown):
+            message = _short(instance) + message[len(shown) :]
+    return CaseError(disp, line, _path_str(path) or "(top level)", message)
+
+
+def _mapping_branch_error(err: Any) -> Any:
+    """The most relevant error, under an anyOf/oneOf over one mapping, that is not just "not
+    of type X" (the branch written for mappings)."""
+    while err.parent is not None and err.parent.instance is err.instance:
+        err = err.parent
+    found, stack = [], [err]
+    while stack:
+        for sub in stack.pop().context or ():
+            if sub.validator in ("anyOf", "oneOf"):
+                stack.append(sub)
+            elif sub.validator not in ("type", "$ref"):
+                found.append(sub)
+    return best_match(found) if found else None
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 class _Ctx:
     def __init__(self, doc: Any, disp: str) -> None:
         self.doc = doc
         self.disp = disp
+        self.dtypes = tuple(str(d) for d in doc.get("dtypes") or ("float32",))
 
     def err(self, path: tuple[Any, ...], message: str) -> CaseError:
         return CaseError(self.disp, line_of(self.doc, path, 1), _path_str(path), message)
@@ -152,8 +221,11 @@ class _Ctx:
         for k in path:
             node = node[k]
         if isinstance(node, dict):
-            params = {k: float(v) for k, v in node.items() if k != "distribution"}
-            return Generated(str(node["distribution"]), params)
+            try:
+                return generated(node, [D.get(d) for d in self.dtypes])
+            except ParameterError as exc:
+                where = (*path, exc.key) if exc.key in node else path
+                raise self.err(where, str(exc)) from None
         try:
             return parse_literal(node)
         except ValueError as exc:
@@ -218,17 +290,17 @@ def _build(
     else:
         batch, n_in, n_out = _shapes(ctx, kind, shapes, inp, layout, param, bias)
     _check_sizes(ctx, kind, batch, n_in, n_out)
-    case_id = str(doc.get("id") or default_id(file, root))
+    case_id = _case_id(ctx, file, root)
     expected = _expected(ctx, doc.get("expected") or {}, kind, batch, n_out, init)
     pins = _pins(ctx, doc.get("expected") or {}, n_in, n_out) if init is not None else {}
-    tolerance = _tolerance(doc.get("tolerance") or {})
+    tolerance = _tolerance(ctx, doc.get("tolerance") or {})
     lines = {k: line_of(doc, (k,), 1) or 1 for k in doc}
     return Case(
         id=case_id,
         file=disp,
         description=str(doc.get("description", "")),
         tags=tuple(str(t) for t in doc.get("tags") or ()),
-        dtypes=tuple(str(d) for d in doc.get("dtypes") or ("float32",)),
+        dtypes=ctx.dtypes,
         seed=int(doc.get("seed", 0)),
         kind=kind,
         batch=batch,
@@ -245,6 +317,22 @@ def _build(
         init_bias=init_bias,
         pins=pins,
     )
+
+
+def _case_id(ctx: _Ctx, file: Path, root: Path) -> str:
+    """The id (given, or from the file's path under the cases root), checked: ids become file
+    names and appear in every report."""
+    if "id" in ctx.doc:
+        case_id = str(ctx.doc["id"])
+        problem = id_problem(case_id)
+        if problem:
+            raise ctx.err(("id",), problem)
+        return case_id
+    case_id = default_id(file, root)
+    problem = id_problem(case_id)
+    if problem:
+        raise CaseError(ctx.disp, 1, "id", f"no id: and the file name gives none: {problem}")
+    return case_id
 
 
 def _pin_literals(ctx: _Ctx, node: Any, name: str) -> list[tuple[str, tuple[Any, ...], Literal]]:
@@ -351,9 +439,18 @@ def _shapes(
         claim("out_features", bias.shape[0], (where, "bias"))
     if "batch" not in known:
         raise ctx.err(("inputs", in_key), "shapes.batch is needed to generate this array")
-    batch = known["batch"][0]
+    batch, batch_where = known["batch"]
     assert isinstance(batch, tuple)
+    if len(batch) > MAX_BATCH_DIMS:
+        raise ctx.err(
+            batch_where,
+            f"{len(batch)} batch dimensions; at most {MAX_BATCH_DIMS} (README 'Size limits')",
+        )
     if kind == "sigmoid":
+        if batch == ():
+            raise ctx.err(
+                batch_where, "z needs at least one dimension (write [0.5], not 0.5; batch: [1])"
+            )
         return batch, 0, 0
     for key in ("in_features", "out_features"):
         if key not in known:
@@ -408,6 +505,7 @@ def _expected(
         items = spec.items() if isinstance(spec, dict) else [("*", spec)]
         for dtype, _values in items:
             path = ("expected", op) if dtype == "*" else ("expected", op, dtype)
+            _check_runs(ctx, path, dtype)
             lit = ctx.source(path)
             if not isinstance(lit, Literal):
                 raise ctx.err(path, "expected values must be explicit")
@@ -420,19 +518,39 @@ def _expected(
     return out
 
 
-def _tolerance(node: Any) -> dict[str, dict[str, dict[str, Any]]]:
+def _check_runs(ctx: _Ctx, path: tuple[Any, ...], dtype: str) -> None:
+    """A per-dtype entry for a dtype the case does not run would never be used: say so."""
+    if dtype != "*" and dtype not in ctx.dtypes:
+        raise ctx.err(
+            path, f"{dtype} is not among the case's dtypes ({', '.join(ctx.dtypes)}): never used"
+        )
+
+
+def _tolerance(ctx: _Ctx, node: Any) -> dict[str, dict[str, dict[str, Any]]]:
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for op, spec in node.items():
         per: dict[str, dict[str, Any]] = {}
         for key, value in spec.items():
             if isinstance(value, dict):
-                per[str(key)] = {str(k): _tol_value(v) for k, v in value.items()}
+                _check_runs(ctx, ("tolerance", op, key), key)
+                per[str(key)] = {
+                    str(k): _tolerance_value(ctx, ("tolerance", op, key, k), v)
+                    for k, v in value.items()
+                }
             else:
-                per.setdefault("*", {})[str(key)] = _tol_value(value)
+                per.setdefault("*", {})[str(key)] = _tolerance_value(
+                    ctx, ("tolerance", op, key), value
+                )
         out[str(op)] = per
     return out
 
 
-def _tol_value(v: Any) -> float | bool | str:
-    """Numbers as floats; ``signed_zeros`` (bool) and ``accumulate`` (str) as they are."""
-    return v if isinstance(v, bool | str) else float(v)
+def _tolerance_value(ctx: _Ctx, path: tuple[Any, ...], value: Any) -> float | bool | str:
+    """Numbers as finite floats >= 0; ``signed_zeros`` (bool) and ``accumulate`` (str) as they
+    are (the schema checked their values)."""
+    if isinstance(value, bool | str):
+        return value
+    number = float(value)
+    if not (math.isfinite(number) and number >= 0):
+        raise ctx.err(path, f"{number} is not a tolerance: use a finite number >= 0")
+    return number

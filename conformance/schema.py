@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from .dtypes import DTYPE_NAMES
+from .ids import ID_PATTERN
+from .limits import MAX_BATCH_DIMS, MAX_ID_LENGTH
 
 SCHEMA_ID = "https://github.com/conformance/conformance/case.schema.json"
 # The committed copy, for editors (README "Editor support"); a test keeps it equal to the code.
@@ -33,7 +35,9 @@ _nested: dict[str, Any] = {
 _distribution: dict[str, Any] = {
     "type": "object",
     "description": "Values drawn from numpy.random.default_rng(seed) (draw order: x/z, weight or "
-    "kernel, bias), then rounded to each dtype.",
+    "kernel, bias), then rounded to each dtype. Each distribution takes only its own parameters "
+    "(uniform: low <= high; normal: mean, std; student_t: df >= 1, scale), finite, with a range "
+    "every dtype of the case can hold.",
     "required": ["distribution"],
     "additionalProperties": False,
     "properties": {
@@ -112,7 +116,14 @@ CASE_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["inputs"],
     "properties": {
-        "id": {"type": "string", "minLength": 1, "pattern": r"^[A-Za-z0-9_.\-/]+$"},
+        "id": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_ID_LENGTH,
+            "pattern": ID_PATTERN,
+            "description": "Names the case in reports and its repro/ programs: segments of "
+            "letters, digits, _ . - separated by /, each starting with a letter, digit or _.",
+        },
         "description": {"type": "string"},
         "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
         "dtypes": {
@@ -126,7 +137,11 @@ CASE_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "batch": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+                "batch": {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 0},
+                    "maxItems": MAX_BATCH_DIMS,
+                },
                 "in_features": {"type": "integer", "minimum": 1},
                 "out_features": {"type": "integer", "minimum": 1},
             },

@@ -195,3 +195,16 @@ class MissingAdapter(TinyAdapter):
     name = "missing"
     requires = "no_such_framework_xyz"
     init_kinds: ClassVar[dict[str, str]] = {}
+
+
+class OffByHalfAdapter(TinyAdapter):
+    """A wrong affine: the right value plus 0.5."""
+
+    name = "offbyhalf"
+    init_kinds: ClassVar[dict[str, str]] = {}
+
+    def matmul_off(self, batch: Batch, dev: Any) -> PathFn:
+        right = self.matmul(batch, dev)
+        return lambda item: right(item) + 0.5
+
+    paths = (ApiPath("x @ K + b", "affine", "dense", matmul_off), TinyAdapter.paths[1])
