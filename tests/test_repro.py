@@ -198,14 +198,16 @@ def _row_literal(code: str) -> dict[str, object]:
     raise AssertionError("no ROW literal")
 
 
-def test_hostile_case_names_and_known_reasons_stay_data(
+def test_hostile_case_file_names_and_known_reasons_stay_data(
     cli: Cli, write_case: WriteCase, tmp_path: Path
 ) -> None:
-    # NumPy turns -0 + -0 into +0 (a measured known deviation): a real failing row
+    # The loader refuses such a name as an id, so the case names its own; the file name still
+    # reaches every row. NumPy turns -0 + -0 into +0 (a measured known deviation): real
+    # failing rows.
     case = write_case(
         f"{HOSTILE_NAME}.yaml",
-        "dtypes: [float32, float64]\ninputs: {x: [[-0.0, -0.0]]}\nparams: {weight: [[1.0, 1.0]]}\n"
-        "tolerance: {affine: {signed_zeros: true}}\n",
+        "id: hostile-file\ndtypes: [float32, float64]\ninputs: {x: [[-0.0, -0.0]]}\n"
+        "params: {weight: [[1.0, 1.0]]}\ntolerance: {affine: {signed_zeros: true}}\n",
     )
     known = tmp_path / "known.yaml"
     known.write_text(
@@ -220,12 +222,13 @@ def test_hostile_case_names_and_known_reasons_stay_data(
     )  # fmt: skip
     assert code == 1, err
     rows = load_results(out)
-    assert {r["case"] for r in rows} == {HOSTILE_NAME}
+    assert {r["case"] for r in rows} == {"hostile-file"}
+    assert all(HOSTILE_NAME in r["file"] for r in rows)
     assert {r["status"] for r in rows} == {"known", "fail", "pass"}  # sigmoid(±0) passes
     programs = sorted((out / "repro").iterdir())
     assert len(programs) == 2
     recorded = [_row_literal(p.read_text(encoding="utf-8")) for p in programs]
-    assert {r["case"] for r in recorded} == {HOSTILE_NAME}  # the payloads are there, as data
+    assert all(HOSTILE_NAME in str(r["file"]) for r in recorded)  # the payloads are data
     assert any(HOSTILE_REASON in str(r["message"]) for r in recorded), recorded
     run_dir = tmp_path / "cwd"
     run_dir.mkdir()
