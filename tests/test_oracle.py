@@ -44,7 +44,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "oracle-long",
-    max_examples=2000,
+    max_examples=1000,
     deadline=None,
     suppress_health_check=_SLOW_OK,
     phases=_PHASES,
