@@ -250,6 +250,10 @@ NAMED_DENSE = {
         "float64",
         S.Dense(_row(-(2.0**-1074)), _row(2.0**-1074), np.array([-0.0])),
     ),
+    "float64 a +0 product beside a tiny negative one is -0": (
+        "float64",
+        S.Dense(_row(0.0, -0.5), _row(1, 2.0**-1074), None),
+    ),
     "in_features = 0": (
         "float32",
         S.Dense(np.zeros((2, 0)), np.zeros((3, 0)), np.array([-0.0, 1.5, -np.inf])),
