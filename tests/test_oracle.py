@@ -250,7 +250,7 @@ NAMED_DENSE = {
         "float64",
         S.Dense(_row(-(2.0**-1074)), _row(2.0**-1074), np.array([-0.0])),
     ),
-    "float64 a +0 product beside a tiny negative one is -0": (
+    "float64 tiny negative sum beside a zero input is -0": (
         "float64",
         S.Dense(_row(0.0, -0.5), _row(1, 2.0**-1074), None),
     ),
