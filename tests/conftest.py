@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,3 +41,10 @@ def write_case(tmp_path: Path) -> Callable[[str, str], Path]:
 
 def load_results(report_dir: Path) -> list[dict[str, Any]]:
     return json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print how many reference values the oracle comparison checked, when it ran."""
+    oracle_tests = sys.modules.get("tests.test_oracle")
+    if oracle_tests is not None and oracle_tests.CHECKED:
+        terminalreporter.write_line(oracle_tests.summary())
