@@ -2,8 +2,9 @@
 pass a correct one (tests/wrong_adapters.py: each adapter is one real kind of bug).
 
 All adapters run in one suite run over cases that cover every dtype: seeded sweeps (n up to
-256, where a bfloat16 bound built on the dtype's own accumulation is vacuous), the square
-layout pair, the signed-zero cases and every dtype's sigmoid grid.
+512, where a bfloat16 bound built on the dtype's own accumulation is vacuous), square layers
+and batch == out_features (where a transposed weight or a bias along the batch axis has the
+right shape), non-finite parameters, the signed-zero cases and every dtype's sigmoid grid.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ CASE_FILES = [
     "generated/student-t3-7x61x13.yaml",
     "layout/square-3x3-weight.yaml",
     "layout/square-3x3-kernel.yaml",
+    "generated/square-kernel-8x16x16.yaml",
+    "generated/batch-eq-out-weight-12x7x12.yaml",
+    "dtypes/nonfinite-params-float32.yaml",
     "semantics/negative-zero.yaml",
     "semantics/signed-zero-k2-no-bias.yaml",
     "semantics/bias-only.yaml",
@@ -124,6 +128,23 @@ def test_large_n_narrow_dtypes_are_not_vacuous(outcome: RunResult) -> None:
         ]
         summary = [(name, r.dtype, r.status, r.budget_used) for r in rows]
         assert rows and all(r.status == "fail" for r in rows), summary
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name, case",
+    [
+        ("transposed", "generated/square-kernel-8x16x16"),
+        ("biasbatch", "generated/batch-eq-out-weight-12x7x12"),
+    ],
+)
+def test_shape_preserving_bugs_fail_on_values(outcome: RunResult, name: str, case: str) -> None:
+    """A transposed square parameter and a bias along the batch axis run without any shape
+    error: every dtype's affine row of the case that makes them possible fails on values."""
+    rows = [r for r in _rows(outcome, name) if r.case == case and r.op == "affine"]
+    assert {r.dtype for r in rows} == set(DTYPES)
+    for r in rows:
+        assert r.status == "fail" and "outside tolerance" in r.message, (_key(r), r.message)
 
 
 @pytest.mark.slow

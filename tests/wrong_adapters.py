@@ -158,6 +158,19 @@ class TransposedWeightAdapter(ModelAdapter):
         return np.add.reduce(terms, axis=-1, initial=-0.0).astype(item.x.dtype)
 
 
+class BiasAlongBatchAdapter(ModelAdapter):
+    """Adds the bias along the batch axis (``b[:, None]``): runs only where batch equals
+    out_features, and is wrong there."""
+
+    name = "biasbatch"
+
+    def affine(self, item: Item) -> np.ndarray:
+        p = self.products(item)
+        if item.bias is None:
+            return p
+        return (_wide(p) + _wide(item.bias)[:, None]).astype(p.dtype)
+
+
 WRONG: tuple[type[ModelAdapter], ...] = (
     ZeroAdapter,
     NegatedAdapter,
@@ -167,4 +180,5 @@ WRONG: tuple[type[ModelAdapter], ...] = (
     LostNegativeZeroAdapter,
     DroppedBiasAdapter,
     TransposedWeightAdapter,
+    BiasAlongBatchAdapter,
 )

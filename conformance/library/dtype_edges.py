@@ -1,12 +1,16 @@
-"""Per-dtype edges of the affine map: overflow to inf, subnormal inputs, products that
-underflow, mixed magnitudes, decimal inputs rounded once, exact small integers."""
+"""Per-dtype edges of the affine map: overflow to inf, nan and inf operands, subnormal inputs,
+products that underflow, mixed magnitudes, decimal inputs rounded once, exact small integers."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from .. import dtypes as D
 from .common import ALL, Library, dense_body, rounded
+
+INF = math.inf
 
 
 def dtype_edges(lib: Library) -> None:
@@ -23,12 +27,38 @@ def dtype_edges(lib: Library) -> None:
                 [rounded([[big, big], [big, -big]], d)][0], [[1.0, 1.5], [-1.0, -1.5]], None
             ),
         )
+        lib.write(
+            f"dtypes/nonfinite-inputs-{d}",
+            f"nan and inf in x, in {d}: inf*1 + 1 is inf, inf*0 is nan (IEEE 754), -inf keeps its "
+            "sign, nan propagates to every output of its row; finite rows stay exact. Compared "
+            "exactly: no tolerance covers a special value.",
+            ["dtypes", "specials", d],
+            [d],
+            dense_body(
+                [[INF, 1.0], [1.0, 1.0], [-INF, 2.0], [0.0, 1.0], [math.nan, 1.0]],
+                [[1.0, 1.0], [0.0, 1.0], [1.0, -1.0]],
+                [0.5, 0.5, -0.5],
+            ),
+        )
+        lib.write(
+            f"dtypes/nonfinite-params-{d}",
+            f"inf in the weight and the bias, in {d}: +inf + -inf is nan (inf*1 and -inf*1 in one "
+            "sum, or an inf product and a -inf bias), -inf*0 is nan, a finite sum plus an inf "
+            "bias is inf.",
+            ["dtypes", "specials", d],
+            [d],
+            dense_body(
+                [[1.0, 1.0], [1.0, 0.0]],
+                [[INF, -INF], [1.0, 1.0], [INF, 0.0]],
+                [0.0, INF, -INF],
+            ),
+        )
         sub = dt.min_subnormal
         lib.write(
             f"dtypes/subnormal-inputs-{d}",
             f"Subnormal inputs in {d} (the smallest, {sub:.3g}, and a few multiples) times weights "
             "of 1 and 2^k: exact results are subnormal; flush-to-zero kernels (XLA/oneDNN CPU) give "
-            "0, tolerated by the (n+1)*tiny floor of the affine bound.",
+            "0, tolerated by the (n+2)*tiny floor of the affine bound.",
             ["dtypes", "subnormal", d],
             [d],
             dense_body(rounded([[sub, 3 * sub, 1.0]], d), [[1.0, 2.0, 0.0], [4.0, 1.0, 0.0]], None),

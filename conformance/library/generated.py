@@ -52,6 +52,40 @@ def generated(lib: Library) -> None:
                 fill=False,
                 seed=seed,
             )
+    # Square layers, as weight and as kernel: a parameter read in the wrong layout runs without
+    # any shape error and fails on values. batch == out_features: a bias added along the batch
+    # axis instead of the features runs too, and fails on values.
+    for b, n_in, n_out, lay in (
+        (8, 16, 16, "weight"),
+        (8, 16, 16, "kernel"),
+        (12, 7, 12, "weight"),
+        (6, 9, 6, "kernel"),
+    ):
+        seed += 1
+        std = 1 / math.sqrt(n_in)
+        what = (
+            f"a square {n_in} -> {n_out} layer given as {lay} (a transposed parameter has the same "
+            "shape, so only the values catch it)"
+            if n_in == n_out
+            else f"batch {b} == out_features {n_out} (a bias broadcast along the batch axis has "
+            "the same shape, so only the values catch it)"
+        )
+        lib.write(
+            f"generated/{'square' if n_in == n_out else 'batch-eq-out'}-{lay}-{b}x{n_in}x{n_out}",
+            f"Seeded {b} x {n_in} -> {n_out} layer, normal inputs and parameters: {what}; every dtype.",
+            ["generated", "layout" if n_in == n_out else "bias", lay],
+            ALL,
+            body(
+                {"x": distribution("normal", std=1)},
+                {
+                    lay: distribution("normal", std=f"{std:.4g}"),
+                    "bias": distribution("normal", std=0.5),
+                },
+                shapes={"batch": [b], "in_features": n_in, "out_features": n_out},
+            ),
+            fill=False,
+            seed=seed,
+        )
     for i, (b, n) in enumerate(((64, 64), (8, 8))):
         lib.write(
             f"generated/sigmoid-normal-{b}x{n}",
