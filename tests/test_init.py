@@ -1,4 +1,4 @@
-"""Framework-native seeded init (``params: {init: ...}``) and ``op: init`` rows (issue 3)."""
+"""Framework-native seeded init (``params: {init: ...}``) and ``op: init`` rows."""
 
 from __future__ import annotations
 
