@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,14 @@ import pytest
 from conformance.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_reference_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never share reference results with the user's cache (nor a stale one)."""
+    os.environ["CONFORMANCE_CACHE_DIR"] = str(tmp_path_factory.mktemp("reference-cache"))
+
+
 CASES = ROOT / "cases"
 
 

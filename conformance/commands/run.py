@@ -11,6 +11,7 @@ from .. import known as known_mod
 from ..cases import BUNDLED_CASES
 from ..dtypes import DTYPE_NAMES
 from ..errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
+from ..reference import cache as refcache
 from ..report import environment
 from ..runner import RunOptions, run
 from .diff import add_gate_options, compare, say_verdict
@@ -101,6 +102,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-known", action="store_true", help="apply no known-deviations file")
     add_gate_options(p)
+    refcache.add_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=main)
 
@@ -119,6 +121,7 @@ def known_file_for(args: argparse.Namespace) -> str | None:
 
 def main(args: argparse.Namespace) -> int:
     paths = args.paths or [str(BUNDLED_CASES)]
+    refcache.configure_from(args)
     for p in paths:
         if not Path(p).exists():
             raise UsageError(f"{p}: no such file or directory")
