@@ -92,11 +92,18 @@ def round_scaled(hi: np.ndarray, lo: np.ndarray, k: np.ndarray | int, dt: DType)
     hi = np.asarray(hi, dtype=np.float64)
     lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), hi.shape)
     kk = np.broadcast_to(np.asarray(k, dtype=np.int64), hi.shape)
-    out = hi.copy()
     zero = hi == 0
-    out[zero] = np.copysign(0.0, np.where(lo[zero] != 0, lo[zero], hi[zero]))
     fin = np.isfinite(hi) & ~zero
-    h, low, ks = hi[fin], lo[fin], kk[fin]
+    if fin.all():  # the common case: no subsetting
+        return _round_finite(hi, lo, kk, dt)
+    out = hi.copy()
+    out[zero] = np.copysign(0.0, np.where(lo[zero] != 0, lo[zero], hi[zero]))
+    out[fin] = _round_finite(hi[fin], lo[fin], kk[fin], dt)
+    return out
+
+
+def _round_finite(h: np.ndarray, low: np.ndarray, ks: np.ndarray, dt: DType) -> np.ndarray:
+    """:func:`round_scaled` of finite nonzero values."""
     _, e = np.frexp(np.abs(h))
     q = np.maximum(e - 1 + ks, dt.emin) - (dt.p - 1)  # exponent of the grid at the value
     with np.errstate(under="ignore"):
@@ -107,8 +114,7 @@ def round_scaled(hi: np.ndarray, lo: np.ndarray, k: np.ndarray | int, dt: DType)
     r = np.where(tie & (low < 0), np.floor(scaled), r)
     with np.errstate(over="ignore"):
         res = np.ldexp(r, q.astype(np.int32))
-    out[fin] = np.where(np.abs(res) > dt.max, np.copysign(np.inf, h), res)
-    return out
+    return np.where(np.abs(res) > dt.max, np.copysign(np.inf, h), res)
 
 
 def to_dtype(values64: np.ndarray, dt: DType) -> np.ndarray:

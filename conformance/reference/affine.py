@@ -232,22 +232,24 @@ def _outer_up(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _abs_sum(x: np.ndarray, w: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
-    """``sum |x_i w_i| + |b|``, rounded up: a float32 GEMM where the values and the sums fit
-    float32 comfortably (relative error <= (n+1)·2**-24), else float64."""
+    """``sum |x_i w_i| + |b|``, rounded up: a float32 GEMM of the magnitudes rounded up to
+    float32 where everything stays well inside float32's normal range (relative error
+    <= (n+1)·2**-24, padded), else float64."""
     ax, aw = np.abs(x), np.abs(w)
     mx, mw = (float(np.max(a, initial=0.0)) for a in (ax, aw))
-    exact32 = ax.astype(np.float32).astype(np.float64)
-    fits = (
-        mx * mw * n < 2.0**100
-        and bool(np.all(exact32 == ax))
-        and bool(np.all(aw.astype(np.float32).astype(np.float64) == aw))
-    )
-    if fits:
-        s = (ax.astype(np.float32) @ aw.astype(np.float32).T).astype(np.float64)
+    smallest = min(float(np.min(a, where=a > 0, initial=np.inf)) for a in (ax, aw))
+    if mx * mw * n < 2.0**100 and smallest >= 2.0**-60:
+        s = (_up32(ax) @ _up32(aw).T).astype(np.float64)
         s = s * (1 + (n + 2) * 2.0**-23) + (n + 1) * 2.0**-126  # float32 may flush: pad
     else:
         s = (ax @ aw.T) * (1 + (n + 2) * _U * 2)
-    return s + np.abs(b)
+    return (s + np.abs(b)) * (1 + 2.0**-51) + 2.0**-1074  # the addition rounds too: upward
+
+
+def _up32(a: np.ndarray) -> np.ndarray:
+    """Non-negative float64 values as float32 values no smaller than them."""
+    f = a.astype(np.float32)
+    return np.where(f.astype(np.float64) < a, np.nextafter(f, np.float32(np.inf)), f)
 
 
 # --------------------------------------------------------------------------------------------

@@ -156,14 +156,15 @@ def sigmoid_of(
 
 def _assign(out: np.ndarray, where: np.ndarray, pick: np.ndarray, values: np.ndarray) -> None:
     """``out[where][pick] = values[pick]`` (``where`` a mask of ``out``)."""
-    idx = np.flatnonzero(where)[pick]
-    out.flat[idx] = values[pick]
+    sub = out[where]
+    sub[pick] = values[pick]
+    out[where] = sub
 
 
 def _subset(where: np.ndarray, pick: np.ndarray) -> np.ndarray:
     """The mask of the elements of ``where`` that ``pick`` selects."""
     mask = np.zeros(where.shape, dtype=bool)
-    mask.flat[np.flatnonzero(where)[pick]] = True
+    mask[where] = pick
     return mask
 
 
