@@ -38,6 +38,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 PathFn = Callable[["Item"], Any]
+#: ``progress(path name, items done in the batch)``, see :meth:`Adapter.run`
+Progress = Callable[[str, int], None]
 #: ``build(adapter, batch, device) -> fn(item) -> array``: a path made once per batch
 PathBuilder = Callable[[Any, "Batch", Any], PathFn]
 
@@ -188,18 +190,24 @@ class Adapter(ABC):
         """Draw parameters with the framework's own seeded initialiser (``init_kinds``)."""
         raise NotImplementedError(f"{self.name} has no framework-native init {request.init!r}")
 
-    def run(self, batch: Batch) -> list[PathResult]:
+    def run(self, batch: Batch, progress: Progress | None = None) -> list[PathResult]:
         """Run every path of the batch's kind on every item; failures are recorded per item
-        (a path that cannot even be built fails all its items)."""
+        (a path that cannot even be built fails all its items). ``progress(path, done)`` is
+        called before each path is built and after each item (``done``: items finished in
+        the batch, all paths counted): the worker turns it into the answers its watchdog
+        waits for, so an override should call it too."""
         if batch.mode not in self.modes:
             raise SkipBatch(f"{self.name} has no {batch.mode} mode")
         if batch.device not in self.devices:
             raise SkipBatch(f"{self.name} does not run on {batch.device}")
+        tell = progress or _no_progress
         dev = self.device(batch)
         results = []
+        done = 0
         for path in self.paths:
             if path.kind != batch.kind:
                 continue
+            tell(path.name, done)
             try:
                 fn: PathFn | None = path.build(self, batch, dev)
                 built = ""
@@ -215,16 +223,56 @@ class Adapter(ABC):
                 try:
                     if fn is None:
                         raise RuntimeError(f"building the path failed: {built}")
-                    outs.append(np.asarray(fn(item)))
+                    outs.append(as_output(fn(item)))
                     errs.append(None)
+                except OutputError as exc:
+                    outs.append(None)
+                    errs.append(str(exc))
                 except Exception as exc:  # a crashing path costs only its own rows
                     outs.append(None)
                     errs.append(_short_error(exc))
                 secs.append(time.perf_counter() - start)
+                done += 1
+                tell(path.name, done)
             results.append(
                 PathResult(path.name, path.op, outs, errs, batch.mode, batch.device, secs)
             )
         return results
+
+
+def _no_progress(path: str, done: int) -> None:
+    pass
+
+
+class OutputError(TypeError):
+    """A path returned something that is not an array of numbers (said in its row)."""
+
+
+def as_output(y: Any) -> np.ndarray:
+    """A path's output as a NumPy array of plain numbers (bool, integer, float, bfloat16,
+    complex); :class:`OutputError` saying what it was otherwise. Only such arrays cross to
+    the runner, so it never has to unpickle an object a framework made."""
+    if y is None:
+        raise OutputError("returned None, not an array")
+    if isinstance(y, str | bytes):
+        raise OutputError(f"returned {type(y).__name__} {y[:40]!r}, not an array")
+    a = np.asarray(y)
+    if a.dtype.kind not in "biufc" and a.dtype.name != "bfloat16":
+        what = type(y).__name__
+        of = "" if isinstance(y, np.ndarray) else f" ({what[:60]})"
+        raise OutputError(f"returned an array of {a.dtype}{of}, not of numbers")
+    return a
+
+
+def output_problem(y: Any) -> str | None:
+    """Why ``y`` is not a plain array of numbers (:func:`as_output`), or ``None``."""
+    try:
+        as_output(y)
+    except OutputError as exc:
+        return str(exc)
+    except Exception as exc:
+        return f"returned a {type(y).__name__[:60]} that is not an array ({_short_error(exc)})"
+    return None
 
 
 def table_problems(cls: type[Adapter]) -> list[str]:
