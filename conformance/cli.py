@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from . import escape
 from .errors import EXIT_USAGE, UsageError
+from .interrupts import signum_of
 
 COMMANDS = (
     "run",
@@ -55,8 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"conformance: error: {escape.visible(exc, escape.LINE_LIMIT)}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (interrupts.trapped)
+        return 128 + signum_of(exc)
 
 
 if __name__ == "__main__":

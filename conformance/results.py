@@ -38,6 +38,13 @@ from . import boundedio, escape
 from .errors import UsageError
 
 STATUSES = ("pass", "fail", "error", "skip", "known")
+#: how the message of an ``error`` row that never ran (the run was interrupted) starts
+INTERRUPTED = "interrupted"
+
+
+def never_ran(row: Row) -> bool:
+    """An ``error`` row that a run wrote for work it never finished (it was interrupted)."""
+    return row.status == "error" and row.message.startswith(INTERRUPTED + ":")
 
 
 @dataclass

@@ -1,15 +1,28 @@
-"""Running cases: plan batches, run each framework in its own worker process, compare.
+"""Running cases: plan batches, run each framework in its own worker process, judge each batch
+as its results arrive.
 
-Workers run in parallel while this process computes the exact references. Cases of one
-(kind, dtype, in, out, bias) form one batch, so each framework builds its layers once per
-batch. A framework that is not installed yields ``skip`` rows; one whose worker dies yields
-``error`` rows for its own unfinished work only.
+Workers run in parallel while a thread of this process computes the exact references. Cases
+of one (kind, dtype, in, out, bias) form one batch, so each framework builds its layers once
+per batch. A framework that is not installed yields ``skip`` rows; one whose worker dies or is
+killed by the watchdog (:mod:`conformance.deadlines`) yields ``error`` rows, saying how it
+ended, for its own unfinished work only.
 
 A run has modes (eager, compiled) and devices (cpu, cuda); each framework gets only the
 batches its adapter can run (docs/native.md). Cases with ``params.init`` need a first phase:
 every worker starts (imports in parallel), the worker of the adapter that declares the init
 kind (``Adapter.init_kinds``) draws the parameters, and only then are the batches built — with
 the drawn arrays, exact in the case dtype — and sent to every worker.
+
+Everything arrives on one event queue — worker messages, references — and is handled in this
+thread: a batch's rows are judged as soon as its results and its cases' references are in,
+appended to ``RunOptions.stream`` (JSON Lines, :class:`results.RowStream`) and counted on the
+progress display. ``RunResult.rows`` keeps a fixed order (case, dtype, framework, mode/device,
+path) whatever the order of arrival.
+
+Every exit path ends every worker (process groups killed) and the watchdog. An interrupt
+(``KeyboardInterrupt``: Ctrl-C, or SIGTERM/SIGHUP through :mod:`conformance.interrupts`) stops
+the workers at once and raises :class:`RunInterrupted` with the finished rows, and an
+``error`` row starting ``interrupted:`` for each row that never finished.
 
 Rows name the paths of each adapter's table (``Adapter.paths``), also when a framework is
 skipped or its worker died. Units with a failing or erroring row keep their inputs and
@@ -18,26 +31,42 @@ expected values in the :class:`OutputStore`, for the report's reproduction progr
 
 from __future__ import annotations
 
+import functools
+import queue
+import signal
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from . import dtypes as D
-from .adapters.base import ApiPath, InitRequest, InitResult
+from . import escape
+from .adapters.base import ApiPath, Batch, InitRequest, InitResult, PathResult
 from .cases import Arrays, Case
 from .checks import pin_errors
-from .errors import CaseError
+from .deadlines import default_limits
+from .errors import CaseError, UsageError
+from .interrupts import RunInterrupted, signum_of
 from .judge import base_row, init_rows, judge
 from .loader import load_cases
 from .outputs import INPUTS_MAX, Inputs, OutputStore
 from .planning import DEVICES, MODES, Unit, expand, plan, wanted
+from .progress import Progress, as_progress
 from .reference import Reference, reference
 from .registry import init_owners, load_class, select
-from .results import Row
-from .worker import WORKER_TIMEOUT_S, FrameworkRun, WorkerProcess
+from .results import INTERRUPTED, Row, RowStream
+from .wire import Message
+from .worker import Event, FrameworkRun, Limits, Watchdog, WorkerProcess
 
 MATMUL_PRECISIONS = ("highest", "high", "medium")
+REFERENCE_TASK = "exact reference"
+#: how long the event loop waits before refreshing the progress display
+IDLE_S = 0.5
+#: how long closing waits for killed workers to be reaped
+REAP_S = 3.0
 
 
 @dataclass
@@ -52,7 +81,12 @@ class RunOptions:
     matmul_precision: str = ""  # "" (leave each framework's default) | highest | high | medium
     accumulation: str = ""  # "" (the default model: float32 or wider) | "dtype" (tolerances)
     keep_inputs: bool = False  # keep every unit's inputs for programs, not only failing ones
-    timeout: float = WORKER_TIMEOUT_S
+    #: seconds each framework's worker may run; None: derived from its work (deadlines.py)
+    timeout: float | None = None
+    #: seconds a worker may go without answering; None: derived from the largest batch
+    stall_timeout: float | None = None
+    #: JSON Lines file the rows are appended to as they finish (None: no stream)
+    stream: Path | None = None
 
     def worker_options(self) -> dict[str, str]:
         out = {
@@ -73,151 +107,535 @@ class RunResult:
     seconds: float
     outputs: OutputStore = field(default_factory=OutputStore)  # arrays for outputs.npz
     adapters: dict[str, str] = field(default_factory=dict)  # name -> spec of every adapter known
+    #: the signal that stopped the run ("SIGINT", "SIGTERM", ...); "" when it finished
+    interrupted: str = ""
+    #: the details behind error rows (tracebacks, how workers ended), for environment.json
+    problems: list[str] = field(default_factory=list)
+    #: framework -> the time limits its worker ran under
+    limits: dict[str, Limits] = field(default_factory=dict)
 
 
-def run(options: RunOptions, progress: Callable[[str], None] | None = None) -> RunResult:
-    start = time.perf_counter()
-    say = progress or (lambda _msg: None)
-    chosen, known = select(options.frameworks, options.adapters, options.replace_adapters)
-    owners = init_owners(known, chosen)
-    cases, errors = load_cases(options.paths, {k: o.layout for k, o in owners.items()})
-    tables = {name: load_class(spec).paths for name, spec in chosen.items()}
-    modes, devices = expand(options.mode, MODES), expand(options.device, DEVICES)
-    worker_options = options.worker_options()
-
-    # References of cases with explicit or generated parameters need no framework: compute
-    # them in a thread while the workers import and draw (NumPy and decimal do the work).
-    early: dict[tuple[str, str], Reference | str] = {}
-
-    def precompute() -> None:
-        for case, dtype in wanted(cases, options.dtypes):
-            if case.init is None:
-                early[(case.id, dtype)] = _reference(case.arrays(dtype))
-
-    ref_thread = threading.Thread(target=precompute, daemon=True)
-    ref_thread.start()
-
-    # Phase 1: start every worker (imports run in parallel); owners of params.init draw first.
-    requests: dict[str, list[InitRequest]] = {}
-    needed = dict(chosen)
-    for case, dtype in wanted(cases, options.dtypes):
-        if case.init is not None and case.kind == "dense":
-            owner = owners[case.init]
-            needed.setdefault(owner.name, owner.spec)  # draws only when not in this run
-            requests.setdefault(owner.name, []).append(
-                InitRequest(
-                    (case.id, dtype),
-                    case.init,
-                    case.seed,
-                    case.in_features,
-                    case.out_features,
-                    case.init_bias,
-                    dtype,
-                )
-            )
-    workers: list[WorkerProcess] = []
-    runs: dict[str, FrameworkRun] = {}
-    for name, spec in needed.items():
-        cls = load_class(spec)
-        reason = cls().unavailable()
-        if reason:
-            runs[name] = FrameworkRun(name, skip=reason, modes=cls.modes, devices=cls.devices)
-            continue
-        w = WorkerProcess(
-            name,
-            spec,
-            options.timeout,
-            worker_options,
-            requests.get(name, []),
-            cls.modes,
-            cls.devices,
-        )
-        w.start()
-        workers.append(w)
-    init_blocked = {
-        kind: ("skip", f"init: {kind} needs {o.name}: {runs[o.name].skip}")
-        for kind, o in owners.items()
-        if o.name in runs and runs[o.name].skip
-    }
-    draws: dict[tuple[str, str], InitResult] = {}
-    for w in workers:
-        if w.run.name in requests:
-            got = w.wait_inits()
-            draws.update(got)
-            if len(got) < len(requests[w.run.name]):
-                w.join()  # it died before drawing everything; say why
-                for r in requests[w.run.name]:
-                    if r.key not in draws:
-                        draws[r.key] = InitResult(r.key, error=w.run.fatal or "worker died")
-    if requests:
-        say(f"init draws done in {time.perf_counter() - start:.1f}s")
-
-    # Phase 2: batches (every mode x device) with the drawn parameters, to every worker.
-    units, batches = plan(cases, options.dtypes, modes, devices, draws, init_blocked)
-    say(
-        f"{len(cases)} cases, {len(units)} case/dtype units in {len(batches)} batches "
-        f"(modes {', '.join(modes)}; devices {', '.join(devices)})"
-    )
-    for w in workers:
-        mine = [
-            (i, b)
-            for i, b in enumerate(batches)
-            if w.run.name in chosen and b.mode in w.run.modes and b.device in w.run.devices
-        ]
-        w.send_batches(mine)
-
-    ref_thread.join()
-    refs: dict[int, Reference | str] = {}
-    for i, u in enumerate(units):
-        if u.blocked is not None:
-            refs[i] = u.blocked[1]
-        elif (u.case.id, u.dtype) in early:
-            refs[i] = early[(u.case.id, u.dtype)]
-        else:  # params.init: the parameters exist only now
-            refs[i] = _reference(u.arrays)
-        ref = refs[i]
-        if u.case.init is not None and isinstance(ref, Reference):
-            # the loader checked the other cases' pins; an init case's exist only now
-            errors.extend(pin_errors(u.case, u.dtype, ref))
-    say(f"references done in {time.perf_counter() - start:.1f}s")
-
-    for w in workers:
-        runs[w.run.name] = w.join()
-        say(f"{w.run.name}: {w.run.seconds:.1f}s")
-
-    combos = [(m, d) for m in modes for d in devices]
-    rows: list[Row] = []
-    store = OutputStore()
-    for i, u in enumerate(units):
-        unit_rows: list[Row] = []
-        drew = owners[u.case.init].name if u.case.init is not None else ""
-        if drew in chosen:
-            unit_rows.extend(init_rows(u, runs[drew]))
-        for name in chosen:
-            unit_rows.extend(
-                _rows_for(u, refs[i], runs[name], tables[name], store, combos, options.accumulation)
-            )
-        _keep_reference(store, u, refs[i])
-        if options.keep_inputs or any(r.status in ("fail", "error") for r in unit_rows):
-            _keep_inputs(store, u)
-        rows.extend(unit_rows)
-    seconds = time.perf_counter() - start
-    return RunResult(rows, errors, runs, cases, seconds, store, known)
-
-
-def _reference(arr: Arrays | None) -> Reference | str:
-    """The exact reference of one case in one dtype, or why it failed (costs that unit only)."""
-    assert arr is not None
+def run(options: RunOptions, progress: Progress | Callable[[str], None] | None = None) -> RunResult:
+    """Run the cases of ``options`` on its frameworks. ``progress``: a :class:`Progress`
+    display, or a callable taking each message line. Raises :class:`RunInterrupted` (with the
+    partial result) when interrupted."""
+    state = _Run(options, as_progress(progress))
     try:
-        return reference(arr.dtype, x=arr.x, weight=arr.weight, bias=arr.bias, z=arr.z)
+        state.start()
+        state.draw()
+        state.plan()
+        state.collect()
+    except KeyboardInterrupt as exc:
+        signum = signum_of(exc)
+        name = signal.Signals(signum).name
+        state.stop()
+        raise RunInterrupted(state.result(name), signum) from None
+    finally:
+        state.close()
+    return state.result()
+
+
+class _Run:
+    """The state of one run; :func:`run` drives its phases."""
+
+    def __init__(self, options: RunOptions, show: Progress) -> None:
+        self.options, self.show = options, show
+        self.t0 = time.perf_counter()
+        self.events: queue.Queue[Event | tuple[None, Message]] = queue.Queue()
+        self.runs: dict[str, FrameworkRun] = {}
+        self.workers: dict[str, WorkerProcess] = {}
+        self.limits: dict[str, Limits] = {}
+        self.exited: set[str] = set()
+        self.requests: dict[str, list[InitRequest]] = {}
+        self.units: list[Unit] = []
+        self.batches: list[Batch] = []
+        self.members: dict[int, list[int]] = {}  # batch -> its units
+        self.sent: dict[str, list[int]] = {}  # framework -> the batches it owes
+        self.answered: set[tuple[str, int]] = set()
+        self.pending: list[tuple[str, int, list[PathResult]]] = []  # waiting for references
+        self.refs: dict[tuple[str, str], Reference | str] = {}
+        self.refs_finished = False
+        self.unit_of: dict[tuple[str, str], int] = {}
+        self.rows: dict[tuple[int, int, int], list[Row]] = {}  # (unit, framework, slot)
+        self.done: dict[str, int] = {}  # rows per framework
+        self.store = OutputStore()
+        self.problems: list[str] = []
+        self.stream: RowStream | None = None
+        self.watchdog: Watchdog | None = None
+        self.ref_jobs: queue.Queue[tuple[tuple[str, str], Callable[[], Arrays]] | None]
+        self.ref_jobs = queue.Queue()
+        self.ref_thread = threading.Thread(target=self._references, daemon=True)
+        self.stopping = threading.Event()
+
+        o = options
+        self.chosen, self.known = select(o.frameworks, o.adapters, o.replace_adapters)
+        self.owners = init_owners(self.known, self.chosen)
+        layouts = {k: own.layout for k, own in self.owners.items()}
+        self.cases, self.errors = load_cases(o.paths, layouts)
+        self.tables = {name: load_class(spec).paths for name, spec in self.chosen.items()}
+        self.fw_index = {name: i for i, name in enumerate(self.chosen)}
+        self.modes, self.devices = expand(o.mode, MODES), expand(o.device, DEVICES)
+        self.combos = [(m, d) for m in self.modes for d in self.devices]
+        self.wanted = wanted(self.cases, o.dtypes)
+
+    # -- phase 0: stream, references, workers
+
+    def start(self) -> None:
+        if self.options.stream is not None:
+            path = self.options.stream
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.stream = RowStream(path)
+            except OSError as exc:
+                raise UsageError(
+                    f"{escape.visible(path)}: cannot stream rows here: {exc}"
+                ) from None
+        # References of cases with explicit or generated parameters need no framework:
+        # computed in a thread while the workers import and draw.
+        self.show.planned(REFERENCE_TASK, len(self.wanted), "cases")
+        for case, dtype in self.wanted:
+            if case.init is None:
+                self.ref_jobs.put(((case.id, dtype), functools.partial(case.arrays, dtype)))
+        self.ref_thread.start()
+
+        needed = dict(self.chosen)
+        for case, dtype in self.wanted:
+            if case.init is not None and case.kind == "dense":
+                owner = self.owners[case.init]
+                needed.setdefault(owner.name, owner.spec)  # draws only when not in this run
+                self.requests.setdefault(owner.name, []).append(
+                    InitRequest(
+                        (case.id, dtype),
+                        case.init,
+                        case.seed,
+                        case.in_features,
+                        case.out_features,
+                        case.init_bias,
+                        dtype,
+                    )
+                )
+        for name, spec in needed.items():
+            cls = load_class(spec)
+            fw = FrameworkRun(name, modes=cls.modes, devices=cls.devices)
+            self.runs[name] = fw
+            fw.skip = _unavailable(cls)
+            if fw.skip:
+                continue
+            self.limits[name] = self._limits(name, cls.paths, cls.modes, cls.devices)
+            w = WorkerProcess(
+                name,
+                spec,
+                self.events,  # type: ignore[arg-type]
+                self.limits[name],
+                self.options.worker_options(),
+                self.requests.get(name, []),
+            )
+            self.workers[name] = w
+            w.start()
+        self.watchdog = Watchdog(list(self.workers.values())).__enter__()
+
+    def _limits(
+        self, name: str, paths: tuple[ApiPath, ...], modes: tuple[str, ...], devs: tuple[str, ...]
+    ) -> Limits:
+        combos = [(m, d) for m, d in self.combos if m in modes and d in devs]
+        units = self.wanted if name in self.chosen else []
+        auto = default_limits(units, paths, len(combos), any(m == "compiled" for m, _ in combos))
+        o = self.options
+        return Limits(
+            total=o.timeout if o.timeout is not None else auto.total,
+            stall=o.stall_timeout if o.stall_timeout is not None else auto.stall,
+        )
+
+    # -- phase 1: framework-native draws
+
+    def draw(self) -> None:
+        waiting = {name for name in self.requests if name in self.workers}
+        while waiting:
+            w, msg = self._next()
+            self._handle(w, msg)
+            if w is not None and msg.kind in ("inits_done", "fatal", "exit"):
+                waiting.discard(w.name)
+        if self.requests:
+            self.show.message(f"init draws done in {time.perf_counter() - self.t0:.1f} s")
+
+    # -- phase 2: batches (every mode x device) with the drawn parameters, to every worker
+
+    def plan(self) -> None:
+        draws: dict[tuple[str, str], InitResult] = {}
+        for name, reqs in self.requests.items():
+            fw = self.runs[name]
+            draws.update(fw.inits)
+            for r in reqs:
+                if r.key not in draws:
+                    why = fw.fatal or fw.skip or "the worker ended before drawing"
+                    draws[r.key] = InitResult(r.key, error=why)
+        init_blocked = {
+            kind: ("skip", f"init: {kind} needs {own.name}: {self.runs[own.name].skip}")
+            for kind, own in self.owners.items()
+            if own.name in self.runs and self.runs[own.name].skip
+        }
+        o = self.options
+        self.units, self.batches = plan(
+            self.cases, o.dtypes, self.modes, self.devices, draws, init_blocked
+        )
+        self.show.message(
+            f"{len(self.cases)} cases, {len(self.units)} case/dtype units in "
+            f"{len(self.batches)} batches (modes {', '.join(self.modes)}; devices "
+            f"{', '.join(self.devices)})"
+        )
+        self.unit_of = {(u.case.id, u.dtype): i for i, u in enumerate(self.units)}
+        for i, u in enumerate(self.units):
+            for b, _slot in u.slots.values():
+                self.members.setdefault(b, []).append(i)
+            key = (u.case.id, u.dtype)
+            if u.blocked is not None:
+                self._got_reference(key, u.blocked[1])
+            elif u.case.init is not None:
+                arrays = u.arrays
+                assert arrays is not None
+                self.ref_jobs.put((key, functools.partial(_given, arrays)))
+        self.ref_jobs.put(None)  # no more references to compute
+
+        for name in self.chosen:
+            fw, table = self.runs[name], self.tables[name]
+            total = sum(
+                sum(p.kind == u.case.kind for p in table) * len(self._slots_of(fw))
+                for u in self.units
+            )
+            self.show.planned(name, total)
+            self.done[name] = 0
+            if fw.skip:
+                self.show.finished(name, f"skipped: {fw.skip}")
+        for i, u in enumerate(self.units):
+            drew = self.owners[u.case.init].name if u.case.init is not None else ""
+            if drew in self.chosen:
+                self._emit((i, -1, 0), init_rows(u, self.runs[drew]))
+            for name in self.chosen:
+                fw = self.runs[name]
+                if fw.skip or u.blocked is not None:
+                    status, why = ("skip", fw.skip) if fw.skip else u.blocked  # type: ignore[misc]
+                    for c, (mode, device) in self._slots_of(fw):
+                        self._emit(
+                            (i, self.fw_index[name], c),
+                            self._status_rows(u, name, mode, device, status, why),
+                        )
+        for name, w in self.workers.items():
+            mine = [
+                (i, b)
+                for i, b in enumerate(self.batches)
+                if name in self.chosen
+                and b.mode in self.runs[name].modes
+                and b.device in self.runs[name].devices
+            ]
+            self.sent[name] = [i for i, _ in mine]
+            w.send_batches(mine)
+            if name in self.exited:  # it ended in phase 1: nothing will answer
+                self._fail_unanswered(name)
+
+    def _slots_of(self, fw: FrameworkRun) -> list[tuple[int, tuple[str, str]]]:
+        """(index, (mode, device)) of the run's combinations this framework has."""
+        return [
+            (c, (m, d)) for c, (m, d) in enumerate(self.combos) if m in fw.modes and d in fw.devices
+        ]
+
+    # -- phase 3: results as they arrive
+
+    def collect(self) -> None:
+        while set(self.workers) - self.exited or not self.refs_finished or self.pending:
+            w, msg = self._next()
+            self._handle(w, msg)
+        for key in self.unit_of:  # the reference thread ended early (it never should)
+            if key not in self.refs:
+                self._got_reference(key, "reference not computed")
+        self.show.message(f"all rows in after {time.perf_counter() - self.t0:.1f} s")
+
+    def _next(self) -> Event | tuple[None, Message]:
+        while True:
+            try:
+                return self.events.get(timeout=IDLE_S)
+            except queue.Empty:
+                for name, n in self.done.items():
+                    self.show.advanced(name, n)
+
+    def _handle(self, w: WorkerProcess | None, msg: Message) -> None:
+        if w is None:
+            self._handle_reference(msg)
+            return
+        fw, kind = self.runs[w.name], msg.kind
+        if kind == "hello":
+            fw.version, fw.settings = msg["version"], dict(msg["settings"])
+        elif kind == "init":
+            fw.inits[msg["result"].key] = msg["result"]
+        elif kind == "settings":  # measured later (compiled-mode denormals)
+            fw.settings.update(msg["settings"])
+        elif kind == "tick":
+            if w.name in self.done:
+                self.show.advanced(w.name, self.done[w.name] + msg["done"])
+        elif kind == "batch":
+            self.answered.add((w.name, msg["batch"]))
+            self.pending.append((w.name, msg["batch"], msg["results"]))
+            self._judge_ready()
+        elif kind == "batch_error":
+            self.problems.append(f"{w.name}: batch {msg['batch']}: {msg['traceback']}")
+            self._status_batch(w.name, msg["batch"], "error", msg["message"])
+        elif kind == "batch_skip":
+            self._status_batch(w.name, msg["batch"], "skip", msg["reason"])
+        elif kind == "fatal":
+            fw.fatal = msg["message"]
+            self.problems.append(f"{w.name}: {msg['traceback']}")
+        elif kind == "exit":
+            ended = msg["ended"]
+            fw.seconds = ended.seconds
+            self.exited.add(w.name)
+            if ended.reason:
+                fw.fatal = fw.fatal or ended.reason
+                err = ended.stderr.strip()
+                self.problems.append(
+                    f"{w.name}: {ended.reason}" + (f"\n--- its stderr ---\n{err}" if err else "")
+                )
+            if w.name in self.sent:
+                self._fail_unanswered(w.name)
+            if ended.reason:
+                self.show.finished(w.name, f"error: {fw.fatal}")
+            else:
+                self.show.finished(w.name, f"in {ended.seconds:.1f} s")
+
+    def _handle_reference(self, msg: Message) -> None:
+        if msg.kind == "refs_done":
+            self.refs_finished = True
+            self.show.finished(REFERENCE_TASK, f"in {time.perf_counter() - self.t0:.1f} s")
+            return
+        if msg["traceback"]:
+            self.problems.append(f"reference of {msg['key']}: {msg['traceback']}")
+        self._got_reference(msg["key"], msg["value"])
+
+    def _got_reference(self, key: tuple[str, str], ref: Reference | str) -> None:
+        self.refs[key] = ref
+        self.show.advanced(REFERENCE_TASK, len(self.refs))
+        i = self.unit_of.get(key)
+        if i is not None and isinstance(ref, Reference) and self.units[i].case.init is not None:
+            # the loader checked the other cases' pins; an init case's exist only now
+            self.errors.extend(pin_errors(self.units[i].case, self.units[i].dtype, ref))
+        self._judge_ready()
+
+    def _references(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                job = self.ref_jobs.get()
+                if job is None:
+                    return
+                key, arrays = job
+                tb = ""
+                try:
+                    a = arrays()
+                    value: Reference | str = reference(
+                        a.dtype, x=a.x, weight=a.weight, bias=a.bias, z=a.z
+                    )
+                except Exception as exc:  # costs that unit only; the traceback is kept
+                    value = f"reference failed: {type(exc).__name__}: {exc}"
+                    tb = traceback.format_exc()
+                self.events.put(
+                    (None, Message("ref", {"key": key, "value": value, "traceback": tb}))
+                )
+        finally:
+            self.events.put((None, Message("refs_done", {})))
+
+    # -- rows
+
+    def _emit(self, key: tuple[int, int, int], rows: list[Row]) -> None:
+        self.rows.setdefault(key, []).extend(rows)
+        if self.stream is not None:
+            for r in rows:
+                self.stream.write(r)
+        if key[1] >= 0:
+            name = list(self.chosen)[key[1]]
+            self.done[name] = self.done.get(name, 0) + len(rows)
+            self.show.advanced(name, self.done[name])
+
+    def _status_rows(
+        self, u: Unit, name: str, mode: str, device: str, status: str, why: str
+    ) -> list[Row]:
+        fw = self.runs.get(name) or FrameworkRun(name)
+        mine = [p for p in self.tables[name] if p.kind == u.case.kind]
+        rows = []
+        for p in mine:
+            r = base_row(u, fw, p.op, p.name, mode, device)
+            r.status, r.message = status, why
+            rows.append(r)
+        return rows
+
+    def _status_batch(self, name: str, b: int, status: str, why: str) -> None:
+        if name not in self.chosen:
+            return
+        self.answered.add((name, b))
+        batch = self.batches[b]
+        c = self.combos.index((batch.mode, batch.device))
+        for i in self.members.get(b, []):
+            rows = self._status_rows(self.units[i], name, batch.mode, batch.device, status, why)
+            self._emit((i, self.fw_index[name], c), rows)
+
+    def _fail_unanswered(self, name: str) -> None:
+        why = self.runs[name].fatal or "the worker returned no result"
+        for b in self.sent.get(name, []):
+            if (name, b) not in self.answered:
+                self._status_batch(name, b, "error", why)
+
+    def _judge_ready(self) -> None:
+        """Judge every pending batch whose cases' references are all in."""
+        still = []
+        for name, b, results in self.pending:
+            if all(
+                (self.units[i].case.id, self.units[i].dtype) in self.refs
+                for i in self.members.get(b, [])
+            ):
+                self._judge_batch(name, b, results)
+            else:
+                still.append((name, b, results))
+        self.pending = still
+
+    def _judge_batch(self, name: str, b: int, results: list[PathResult]) -> None:
+        if name not in self.chosen:
+            return
+        batch = self.batches[b]
+        c = self.combos.index((batch.mode, batch.device))
+        checked = [(pr, _result_problem(batch, pr)) for pr in results]
+        for i in self.members.get(b, []):
+            u = self.units[i]
+            _, slot = u.slots[(batch.mode, batch.device)]
+            ref = self.refs[(u.case.id, u.dtype)]
+            rows = [self._row(u, name, batch, pr, problem, slot, ref) for pr, problem in checked]
+            self._emit((i, self.fw_index[name], c), rows)
+
+    def _row(
+        self,
+        u: Unit,
+        name: str,
+        batch: Batch,
+        pr: PathResult,
+        problem: str,
+        slot: int,
+        ref: Reference | str,
+    ) -> Row:
+        op = pr.op if pr.op in _OPS[batch.kind] else _OPS[batch.kind][0]
+        r = base_row(u, self.runs[name], op, pr.path, batch.mode, batch.device)
+        if problem:
+            r.status, r.message = "error", problem
+            return r
+        y, err = pr.outputs[slot], pr.errors[slot]
+        r.seconds = float(pr.seconds[slot]) if slot < len(pr.seconds) else 0.0
+        if isinstance(ref, str):
+            r.status, r.message = "error", ref
+        elif err is not None or y is None:
+            r.status, r.message = "error", err or "the adapter returned no output"
+        else:
+            try:
+                judge(r, u, ref, y, self.options.accumulation)
+            except Exception as exc:  # a bug of ours: costs this row, the traceback is kept
+                r.status, r.message = "error", f"judging failed: {type(exc).__name__}: {exc}"
+                self.problems.append(f"judging {r.case} {r.path}: {traceback.format_exc()}")
+        if y is not None and tuple(y.shape) == u.case.output_shape and _real(y):
+            self.store.add_output(r, y)
+        return r
+
+    # -- the end
+
+    def stop(self) -> None:
+        """Interrupted: kill every worker now and stop computing references."""
+        self.stopping.set()
+        for w in self.workers.values():
+            w.kill("the run was interrupted")
+
+    def close(self) -> None:
+        """Every exit path: no worker, watchdog or stream outlives the run."""
+        if self.watchdog is not None:
+            self.watchdog.__exit__(None, None, None)
+        self.stopping.set()
+        self.ref_jobs.put(None)
+        for w in self.workers.values():
+            if w.alive:
+                w.kill("the run ended before it did")
+        deadline = time.monotonic() + REAP_S
+        for w in self.workers.values():
+            if hasattr(w, "thread"):
+                w.thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self.stream is not None:
+            self.stream.close()
+        self.show.close()
+
+    def result(self, interrupted: str = "") -> RunResult:
+        if interrupted:
+            self._fill_interrupted(interrupted)
+        rows: list[Row] = []
+        by_unit: dict[int, list[Row]] = {}
+        for key in sorted(self.rows):
+            rows.extend(self.rows[key])
+            by_unit.setdefault(key[0], []).extend(self.rows[key])
+        for i, u in enumerate(self.units):
+            ref = self.refs.get((u.case.id, u.dtype))
+            if isinstance(ref, Reference):
+                _keep_reference(self.store, u, ref)
+            if self.options.keep_inputs or any(
+                r.status in ("fail", "error") for r in by_unit.get(i, [])
+            ):
+                _keep_inputs(self.store, u)
+        return RunResult(
+            rows,
+            self.errors,
+            self.runs,
+            self.cases,
+            time.perf_counter() - self.t0,
+            self.store,
+            self.known,
+            interrupted,
+            self.problems,
+            self.limits,
+        )
+
+    def _fill_interrupted(self, signal_name: str) -> None:
+        why = f"{INTERRUPTED}: the run was stopped by {signal_name} before this row finished"
+        for i, u in enumerate(self.units):
+            for name in self.chosen:
+                fw = self.runs.get(name) or FrameworkRun(name)
+                for c, (mode, device) in self._slots_of(fw):
+                    if (i, self.fw_index[name], c) not in self.rows:
+                        rows = self._status_rows(u, name, mode, device, "error", why)
+                        self.rows[(i, self.fw_index[name], c)] = rows
+
+
+def _given(arrays: Arrays) -> Arrays:
+    return arrays
+
+
+def _real(y: Any) -> bool:
+    return bool(y.dtype.kind in "biuf" or y.dtype.name == "bfloat16")
+
+
+_OPS = {"dense": ("affine", "sigmoid"), "sigmoid": ("sigmoid",)}
+
+
+def _result_problem(batch: Batch, pr: PathResult) -> str:
+    """Why a path's results cannot be judged (the adapter broke the contract), or ""."""
+    n = len(batch.items)
+    if len(pr.outputs) != n or len(pr.errors) != n:
+        return (
+            f"the adapter returned {len(pr.outputs)} outputs and {len(pr.errors)} errors "
+            f"for {n} items"
+        )
+    if pr.op not in _OPS[batch.kind]:
+        return f"the adapter returned op {pr.op[:40]!r} for a {batch.kind} batch"
+    return ""
+
+
+def _unavailable(cls: type[Any]) -> str:
+    """Why the adapter cannot run here ("" when it can); a raising check says so."""
+    try:
+        return cls().unavailable() or ""
     except Exception as exc:
-        return f"reference failed: {type(exc).__name__}: {exc}"
+        return f"unavailable() raised {type(exc).__name__}: {str(exc)[:200]}"
 
 
-def _keep_reference(store: OutputStore, u: Unit, ref: Reference | str) -> None:
+def _keep_reference(store: OutputStore, u: Unit, ref: Reference) -> None:
     """Reference values and the sigmoid's input, for the agreement matrix and the plots."""
-    if isinstance(ref, str):
-        return
     if ref.affine is not None:
         store.add_reference(u.case.id, u.dtype, "affine", ref.affine)
         store.add_input(u.case.id, u.dtype, ref.affine)
@@ -236,79 +654,3 @@ def _keep_inputs(store: OutputStore, u: Unit) -> None:
         lit = per.get(u.dtype) or per.get("*")
         if lit is not None and lit.rounded(dt).size <= INPUTS_MAX:
             store.add_expected(u.case.id, u.dtype, op, lit.rounded(dt))
-
-
-def _status_row(
-    u: Unit,
-    fw: FrameworkRun,
-    path: ApiPath,
-    status: str,
-    message: str,
-    mode: str = "eager",
-    device: str = "cpu",
-) -> Row:
-    r = base_row(u, fw, path.op, path.name, mode, device)
-    r.status, r.message = status, message
-    return r
-
-
-def _rows_for(
-    u: Unit,
-    ref: Reference | str,
-    fw: FrameworkRun,
-    paths: tuple[ApiPath, ...],
-    store: OutputStore | None = None,
-    combos: list[tuple[str, str]] | None = None,
-    accumulate: str = "",
-) -> list[Row]:
-    """Rows of one unit for one framework, per (mode, device) the framework has."""
-    combos = combos if combos is not None else list(u.slots)
-    rows: list[Row] = []
-    for mode, device in combos:
-        if mode not in fw.modes or device not in fw.devices:
-            continue  # e.g. NumPy has no compiled mode and no CUDA: no rows at all
-        rows.extend(_rows_in(u, ref, fw, paths, store, mode, device, accumulate))
-    return rows
-
-
-def _rows_in(
-    u: Unit,
-    ref: Reference | str,
-    fw: FrameworkRun,
-    paths: tuple[ApiPath, ...],
-    store: OutputStore | None,
-    mode: str,
-    device: str,
-    accumulate: str = "",
-) -> list[Row]:
-    def status_rows(status: str, why: str) -> list[Row]:
-        mine = [p for p in paths if p.kind == u.case.kind]
-        return [_status_row(u, fw, p, status, why, mode, device) for p in mine]
-
-    if fw.skip:
-        return status_rows("skip", fw.skip)
-    if u.blocked is not None:
-        return status_rows(*u.blocked)
-    batch, slot = u.slots[(mode, device)]
-    if batch in fw.batch_skips:
-        return status_rows("skip", fw.batch_skips[batch])
-    results = fw.results.get(batch)
-    if results is None:
-        why = fw.batch_errors.get(batch) or fw.fatal or "worker returned no result"
-        return status_rows("error", why)
-    rows = []
-    for pr in results:
-        r = base_row(u, fw, pr.op, pr.path, pr.mode, pr.device)
-        err = pr.errors[slot]
-        y = pr.outputs[slot]
-        r.seconds = pr.seconds[slot] if slot < len(pr.seconds) else 0.0
-        if isinstance(ref, str):
-            r.status, r.message = "error", ref
-        elif err is not None or y is None:
-            r.status, r.message = "error", err or "no output"
-        else:
-            judge(r, u, ref, y, accumulate)
-        if store is not None and y is not None:
-            store.add_output(r, y)
-        rows.append(r)
-    return rows

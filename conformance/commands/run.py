@@ -6,14 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import escape, gate, report
+from .. import escape, gate, interrupts, progress, report
 from .. import known as known_mod
 from ..cases import BUNDLED_CASES
 from ..dtypes import DTYPE_NAMES
 from ..errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
 from ..reference import cache as refcache
 from ..report import environment
-from ..runner import RunOptions, run
+from ..results import Row, never_ran
+from ..runner import RunOptions, RunResult, run
 from .diff import add_gate_options, compare, say_verdict
 from .report import formats_arg, read_results, written_text
 
@@ -103,8 +104,45 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-known", action="store_true", help="apply no known-deviations file")
     add_gate_options(p)
     refcache.add_options(p)
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument(
+        "--timeout",
+        type=seconds_arg,
+        metavar="S",
+        help="seconds each framework's worker may run before it is killed and its unfinished "
+        "rows become errors (default: derived from its work, at least 300; see README, "
+        "'Faults, time limits and interrupts')",
+    )
+    p.add_argument(
+        "--stall-timeout",
+        type=seconds_arg,
+        metavar="S",
+        help="kill a worker that gives no answer for S seconds while it owes one (default: "
+        "derived from the largest batch, at least 60)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress display or progress lines")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the details behind error rows (tracebacks, worker stderr) to stderr; "
+        "they are always in the report's environment.json",
+    )
     p.set_defaults(func=main)
+
+
+def seconds_arg(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < v < 1e9:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return v
+
+
+def stream_path(report_dir: Path) -> Path:
+    """Where a run streams its rows: beside the report directory (which is replaced as a whole
+    at the end), e.g. ``reports.partial.jsonl``; removed once the report is written."""
+    return report_dir.parent / f"{report_dir.name}.partial.jsonl"
 
 
 BUNDLED_KNOWN = BUNDLED_CASES.parent / "known-deviations.yaml"
@@ -127,18 +165,10 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"{p}: no such file or directory")
     # read the baseline and known deviations first: a bad file fails before the run
     base_rows = read_results(args.baseline) if args.baseline else None
-    report.check_out_dir(Path(args.report_dir))
+    out_dir = Path(args.report_dir)
+    report.check_out_dir(out_dir)
     known_file = known_file_for(args)
     entries = known_mod.load(Path(known_file)) if known_file else None
-    say = (
-        (lambda _m: None)
-        if args.quiet
-        else (
-            lambda m: print(
-                f"[conformance] {escape.visible(m, escape.LINE_LIMIT)}", file=sys.stderr
-            )
-        )
-    )
     options = RunOptions(
         paths=paths,
         frameworks=args.framework,
@@ -149,14 +179,51 @@ def main(args: argparse.Namespace) -> int:
         device=args.device,
         matmul_precision=args.matmul_precision,
         accumulation=args.accumulation,
+        timeout=args.timeout,
+        stall_timeout=args.stall_timeout,
+        stream=stream_path(out_dir),
     )
-    result = run(options, progress=say)
+    show = progress.for_stream(sys.stderr, quiet=args.quiet)
+    with interrupts.trapped():
+        try:
+            result = run(options, progress=show)
+        except interrupts.RunInterrupted as exc:
+            return _finish(args, exc.result, entries, base_rows, exc)
+        return _finish(args, result, entries, base_rows, None)
+
+
+def _finish(
+    args: argparse.Namespace,
+    result: RunResult,
+    entries: list[known_mod.Deviation] | None,
+    base_rows: list[Row] | None,
+    stopped: interrupts.RunInterrupted | None,
+) -> int:
+    """Print the summary, write the report (marked partial when the run was stopped) and
+    remove the row stream; the exit code."""
+    out_dir = Path(args.report_dir)
     for e in result.errors:
         print(escape.visible(e, escape.LINE_LIMIT), file=sys.stderr)
-    known = None
-    if entries is not None:
-        known = known_mod.apply(result.rows, entries)
+    if args.verbose:
+        for text in result.problems:
+            print(escape.terminal(text.rstrip(), escape.LINE_LIMIT), file=sys.stderr)
+    elif result.problems:
+        print(
+            f"conformance: {len(result.problems)} error details (tracebacks, worker stderr) "
+            f"in {escape.visible(out_dir / environment.ENV_FILE)} (or run with --verbose)",
+            file=sys.stderr,
+        )
+    if stopped is not None and not result.rows:
+        print(
+            f"conformance: {stopped.signal_name}: stopped before any row finished; no report "
+            "written",
+            file=sys.stderr,
+        )
+        stream_path(out_dir).unlink(missing_ok=True)  # it holds no row
+        return stopped.exit_code
+    known = known_mod.apply(result.rows, entries) if entries is not None else None
     gate_result = None
+    gate_md = ""
     if base_rows is not None:
         gate_result = compare(base_rows, result.rows, args)
         gate_md = gate.markdown(gate_result, args.baseline, f"{args.report_dir} (this run)")
@@ -164,24 +231,45 @@ def main(args: argparse.Namespace) -> int:
     if known is not None:
         for line in known.lines():
             print(escape.visible(line, escape.LINE_LIMIT))
+    env = environment.collect()
+    env["problems"] = result.problems
+    env["time_limits"] = {
+        name: {"timeout_s": lim.total, "stall_timeout_s": lim.stall}
+        for name, lim in result.limits.items()
+    }
+    title = "Parity report"
+    if stopped is not None:
+        never = sum(never_ran(r) for r in result.rows)
+        env["partial"] = (
+            f"interrupted by {stopped.signal_name}: {never} of {len(result.rows)} rows never ran"
+        )
+        title = f"Parity report (partial: {env['partial']})"
     written = report.write(
         result.rows,
-        Path(args.report_dir),
+        out_dir,
         args.format,
         outputs=result.outputs,
-        env=environment.collect(),
+        env=env,
         known=known,
+        title=title,
         gate_md=gate_md if gate_result is not None else None,
         adapters=result.adapters,
     )
+    stream = stream_path(out_dir)
+    if stream.exists():
+        stream.unlink()
     if gate_result is not None:
         print()
         print(escape.terminal(gate_md))
         say_verdict(gate_result)
-    print(
-        f"{len(result.rows)} rows in {result.seconds:.1f}s; "
-        + written_text(Path(args.report_dir), written)
-    )
+    print(f"{len(result.rows)} rows in {result.seconds:.1f}s; " + written_text(out_dir, written))
+    if stopped is not None:
+        print(
+            f"conformance: {stopped.signal_name}: the run was stopped; the report is partial "
+            f"({env['partial']})",
+            file=sys.stderr,
+        )
+        return stopped.exit_code
     if result.errors:
         return EXIT_USAGE
     if gate_result is not None:
