@@ -14,7 +14,11 @@ gate:
 
 ``known`` rows in the candidate (covered by a known-deviations entry) never regress. The gate
 also fails, whatever the rows say, on a candidate that has no rows or ran nothing (every row
-``skip``, even with ``allow_skipped``): such a run checked nothing. Reported without failing:
+``skip``, even with ``allow_skipped``): such a run checked nothing; and on a *partial*
+candidate — an interrupted run (rows whose message starts ``interrupted:``, see
+``results.never_ran``), or one its caller knows is partial (``partial``: the row stream of a
+run that never finished, a report marked partial) — whatever the flags: it did not check
+everything it was asked to. Reported without failing:
 improvements, version and settings changes per framework, and the skipped and missing rows
 the flags accept.
 """
@@ -29,7 +33,7 @@ from typing import Any
 from . import escape
 from .outputs import row_key
 from .report.tables import fmt_ulp
-from .results import STATUSES, Row, json_value
+from .results import STATUSES, Row, json_value, never_ran
 
 DEFAULT_ULP_THRESHOLD = 2.0
 
@@ -169,8 +173,16 @@ def compare(
     *,
     allow_skipped: bool = False,
     allow_missing: bool = False,
+    partial: str = "",
 ) -> GateResult:
     res = GateResult(ulp_threshold, len(base), len(cand), allow_skipped, allow_missing)
+    if partial:
+        res.problems.append(f"the candidate is partial: {partial}")
+    never = sum(never_ran(r) for r in cand)
+    if never:
+        res.problems.append(
+            f"the candidate is partial: {never} of its rows never ran (the run was interrupted)"
+        )
     if not cand:
         res.problems.append("the candidate has no rows: it checked nothing")
     elif not any(_ran(r) for r in cand):

@@ -11,7 +11,7 @@ from .. import escape, gate
 from .. import known as known_mod
 from ..errors import EXIT_FAIL, EXIT_OK
 from ..results import Row
-from .report import read_results
+from .report import partial_of, read_results
 
 
 def ulp_threshold_arg(text: str) -> float:
@@ -46,14 +46,18 @@ def add_gate_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def compare(base: list[Row], cand: list[Row], args: argparse.Namespace) -> gate.GateResult:
-    """The gate with the options of :func:`add_gate_options`."""
+def compare(
+    base: list[Row], cand: list[Row], args: argparse.Namespace, partial: str = ""
+) -> gate.GateResult:
+    """The gate with the options of :func:`add_gate_options`; ``partial``: why the candidate
+    is known to be partial ("" if it is not)."""
     return gate.compare(
         base,
         cand,
         args.ulp_threshold,
         allow_skipped=args.allow_skipped,
         allow_missing=args.allow_missing,
+        partial=partial,
     )
 
 
@@ -71,7 +75,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "beyond the threshold or whose count of wrong-signed zeros grew, rows now skipped, "
         "baseline rows missing from the candidate, duplicate rows and statuses the suite "
         "does not define are regressions (exit 1), and so is a candidate with no rows or "
-        "only skipped rows. Version and settings changes, improvements and known deviations "
+        "only skipped rows, or a partial one (an interrupted run, a report marked partial, "
+        "the .partial.jsonl row stream of a run that did not finish). Version and settings changes, improvements and known deviations "
         "are reported. Prints Markdown suitable for a PR comment; the reasons for a failure "
         "also go to stderr. A results file that is not valid exits 2.",
     )
@@ -90,7 +95,7 @@ def main(args: argparse.Namespace) -> int:
     known = None
     if args.known:
         known = known_mod.apply(cand, known_mod.load(Path(args.known)))
-    res = compare(base, cand, args)
+    res = compare(base, cand, args, partial_of(args.candidate))
     text = gate.markdown(res, args.baseline, args.candidate)
     if known is not None:
         lines = known.lines()

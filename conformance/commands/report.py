@@ -23,6 +23,22 @@ def read_results(path: str) -> list[Row]:
     return read_rows(p)
 
 
+#: the row stream ``conformance run`` writes beside its report directory while it runs
+PARTIAL_SUFFIX = ".partial.jsonl"
+
+
+def partial_of(path: str) -> str:
+    """Why the results at ``path`` are known to be partial, or "": a run's row stream (it is
+    removed once the run's report is written, so one that is left is a run that did not
+    finish), or a report whose environment.json says ``partial`` (an interrupted run)."""
+    p = Path(path)
+    if p.name.endswith(PARTIAL_SUFFIX):
+        return f"{escape.visible(p.name, 80)} is the row stream of a run that did not finish"
+    env = environment.load_beside(p)
+    why = env.get("partial") if env else None
+    return escape.visible(why, 200) if isinstance(why, str) and why else ""
+
+
 def read_side_files(path: str) -> tuple[OutputStore | None, dict[str, Any] | None]:
     """The ``outputs.npz`` and ``environment.json`` beside a results file, if any; a damaged
     side file is a UsageError naming it, never a traceback."""
@@ -101,12 +117,20 @@ def main(args: argparse.Namespace) -> int:
     rows: list[Row] = []
     store = OutputStore()
     env = None
+    partial = []
     for path in args.results:
         rows += read_results(path)
         side, side_env = read_side_files(path)
         if side is not None:
             store.update(side)
         env = env or side_env
+        if partial_of(path):
+            partial.append(partial_of(path))
+    title = args.title
+    if partial:
+        env = dict(env or {})
+        env["partial"] = "; ".join(partial)
+        title = f"{title} (partial: {env['partial']})"
     known = None
     if args.known:
         known = known_mod.apply(rows, known_mod.load(Path(args.known)))
@@ -118,7 +142,7 @@ def main(args: argparse.Namespace) -> int:
         outputs=store if len(store) else None,
         env=env,
         known=known,
-        title=args.title,
+        title=title,
     )
     print(report.console_summary(rows))
     if known is not None:
