@@ -395,15 +395,12 @@ class _Run:
                 )
             if w.name in self.sent:
                 self._fail_unanswered(w.name)
-            if ended.reason:
-                self.show.finished(w.name, f"error: {fw.fatal}")
-            else:
-                self.show.finished(w.name, f"in {ended.seconds:.1f} s")
+            self.show.finished(w.name, f"error: {fw.fatal}" if ended.reason else "")
 
     def _handle_reference(self, msg: Message) -> None:
         if msg.kind == "refs_done":
             self.refs_finished = True
-            self.show.finished(REFERENCE_TASK, f"in {time.perf_counter() - self.t0:.1f} s")
+            self.show.finished(REFERENCE_TASK)
             return
         if msg["traceback"]:
             self.problems.append(f"reference of {msg['key']}: {msg['traceback']}")
