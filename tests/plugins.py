@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -15,6 +18,7 @@ from conformance.adapters.base import (
     InitResult,
     Item,
     PathFn,
+    PathResult,
     kernel_of,
     weight_of,
 )
@@ -208,3 +212,148 @@ class OffByHalfAdapter(TinyAdapter):
         return lambda item: right(item) + 0.5
 
     paths = (ApiPath("x @ K + b", "affine", "dense", matmul_off), TinyAdapter.paths[1])
+
+
+# --------------------------------------------------------------------------------------------
+# Faulty adapters: each breaks in one way; the runner must cost only its own rows.
+
+
+class _Faulty(TinyAdapter):
+    """A dense path that calls :meth:`bad` (overridden below); sigmoid-only cases run right."""
+
+    init_kinds: ClassVar[dict[str, str]] = {}
+
+    def bad(self, item: Item) -> Any:
+        raise NotImplementedError
+
+    def right(self, item: Item) -> np.ndarray:
+        assert item.x is not None
+        y = item.x @ kernel_of(item)
+        return y + item.bias if item.bias is not None else y
+
+    def faulty(self, batch: Batch, dev: Any) -> PathFn:
+        return self.bad
+
+    paths = (ApiPath("faulty affine", "affine", "dense", faulty), TinyAdapter.paths[1])
+
+
+class HangInSetup(_Faulty):
+    name = "hangsetup"
+
+    def setup(self) -> None:
+        time.sleep(3600)
+
+
+class HangInPath(_Faulty):
+    name = "hangpath"
+
+    def bad(self, item: Item) -> Any:
+        time.sleep(3600)
+
+
+class KillsItself(_Faulty):
+    """SIGKILL, as the OOM killer sends it."""
+
+    name = "sigkill"
+
+    def bad(self, item: Item) -> Any:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Segfaults(_Faulty):
+    name = "segfault"
+
+    def bad(self, item: Item) -> Any:
+        import ctypes
+
+        return ctypes.string_at(0)  # reads address 0
+
+
+class ExitsNonZero(_Faulty):
+    """Says something hostile on stderr, then exits with code 3."""
+
+    name = "exits3"
+
+    def bad(self, item: Item) -> Any:
+        sys.stderr.write("about to fail \x1b[31mred\x1b[0m\n")
+        sys.stderr.flush()
+        os._exit(3)
+
+
+class ReturnsString(_Faulty):
+    name = "returnsstr"
+
+    def bad(self, item: Item) -> Any:
+        return "garbage"
+
+
+class ReturnsNone(_Faulty):
+    name = "returnsnone"
+
+    def bad(self, item: Item) -> Any:
+        return None
+
+
+def _explode() -> None:
+    raise RuntimeError("unpickling this object raises")
+
+
+class Unpicklable:
+    """An object whose unpickling raises (it pickles fine)."""
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (_explode, ())
+
+
+class ReturnsUnpicklable(_Faulty):
+    name = "returnsunpicklable"
+
+    def bad(self, item: Item) -> Any:
+        return Unpicklable()
+
+
+class WrongShape(_Faulty):
+    name = "wrongshape"
+
+    def bad(self, item: Item) -> Any:
+        return self.right(item)[..., None]
+
+
+class WrongDtype(_Faulty):
+    name = "wrongdtype"
+
+    def bad(self, item: Item) -> Any:
+        return self.right(item).astype(np.float64)
+
+
+class ShortOutputs(_Faulty):
+    """Its own ``run`` drops the last output of every path (the contract: one per item)."""
+
+    name = "shortoutputs"
+
+    def bad(self, item: Item) -> Any:
+        return self.right(item)
+
+    def run(self, batch: Batch, progress: Any = None) -> list[PathResult]:
+        results = super().run(batch, progress)
+        for r in results:
+            r.outputs.pop()
+        return results
+
+
+class RunReturnsString(_Faulty):
+    """Its own ``run`` returns a string instead of a list of results."""
+
+    name = "runreturnsstr"
+
+    def run(self, batch: Batch, progress: Any = None) -> Any:
+        return "not a list"
+
+
+class DeviceRaises(_Faulty):
+    """Every batch fails before any path runs (the traceback must be kept)."""
+
+    name = "deviceraises"
+
+    def device(self, batch: Batch) -> Any:
+        raise LookupError("no device for this batch")

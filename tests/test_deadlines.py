@@ -1,0 +1,61 @@
+"""The default time limits of a worker: generous, growing with the work, as documented."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from conformance.deadlines import STALL_MIN_S, TOTAL_BASE_S, default_limits
+from conformance.loader import load_cases
+from conformance.planning import wanted
+from conformance.registry import BUILTIN, init_owners, load_class
+from conformance.runner import RunOptions, run
+
+from .conftest import CASES, ROOT
+
+SEED = str(CASES / "semantics" / "torch-linear-2x1-seed0.yaml")
+
+
+@functools.cache
+def _bundled() -> list[tuple[object, str]]:
+    owners = init_owners(dict(BUILTIN))
+    cases, errors = load_cases([str(CASES)], {k: o.layout for k, o in owners.items()})
+    assert not errors
+    return wanted(cases, [])  # type: ignore[return-value]
+
+
+def test_the_documented_defaults_of_the_bundled_suite() -> None:
+    units = _bundled()
+    stall = {}
+    for name, spec in BUILTIN.items():
+        paths = load_class(spec).paths
+        eager = default_limits(units, paths, 1, compiled=False)  # type: ignore[arg-type]
+        compiled = default_limits(units, paths, 1, compiled=True)  # type: ignore[arg-type]
+        stall[name] = eager.stall
+        assert 7 <= round(eager.total / 60) <= 9, (name, eager)
+        assert 3 * 60 <= compiled.stall <= 4 * 60, (name, compiled)
+        assert compiled.total > eager.total
+    assert stall == {"numpy": 60, "jax": 60, "torch": 73, "tensorflow": 73}
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    said = re.search(r"on the bundled suite (\d+) s for NumPy and JAX, (\d+) s for torch", readme)
+    assert said and (int(said[1]), int(said[2])) == (stall["numpy"], stall["torch"])
+
+
+def test_the_stall_grows_with_the_largest_batch_and_the_total_with_all_work() -> None:
+    units = _bundled()
+    paths = load_class(BUILTIN["torch"]).paths
+    small = [(c, d) for c, d in units if "large" not in c.id]  # type: ignore[attr-defined]
+    with_large = default_limits(units, paths, 1, False)  # type: ignore[arg-type]
+    without = default_limits(small, paths, 1, False)  # type: ignore[arg-type]
+    assert without.stall == STALL_MIN_S < with_large.stall
+    assert without.total < with_large.total
+    twice = default_limits(units, paths, 2, False)  # type: ignore[arg-type]
+    assert twice.total - TOTAL_BASE_S == 2 * (with_large.total - TOTAL_BASE_S)
+
+
+def test_a_run_records_the_limits_it_used_and_options_override_them() -> None:
+    auto = run(RunOptions([SEED], frameworks=["numpy"]))
+    assert auto.limits["numpy"].stall == STALL_MIN_S
+    assert auto.limits["numpy"].total >= TOTAL_BASE_S
+    given = run(RunOptions([SEED], frameworks=["numpy"], timeout=77, stall_timeout=11))
+    assert (given.limits["numpy"].total, given.limits["numpy"].stall) == (77, 11)
