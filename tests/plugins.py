@@ -251,6 +251,18 @@ class HangInPath(_Faulty):
         time.sleep(3600)
 
 
+class SpawnsAndHangs(_Faulty):
+    """Starts a process of its own (as compilers and thread pools do), then hangs."""
+
+    name = "spawnshangs"
+
+    def bad(self, item: Item) -> Any:
+        import subprocess
+
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+        time.sleep(3600)
+
+
 class KillsItself(_Faulty):
     """SIGKILL, as the OOM killer sends it."""
 

@@ -30,6 +30,7 @@ from conformance.runner import RunOptions, run
 from conformance.worker import Ended, Limits, WorkerProcess
 
 from .conftest import CASES, ROOT, load_results
+from .deadline import deadline
 
 Cli = Callable[..., tuple[int, str, str]]
 SEED = str(CASES / "semantics" / "torch-linear-2x1-seed0.yaml")  # dense, float32 and float64
@@ -89,6 +90,8 @@ FAULTS = [
                               "during setup (importing the framework)"], ["--stall-timeout", STALL]),
     ("HangInPath", "error", ["killed by the watchdog", "--stall-timeout 5 s",
                              "path 'faulty affine', 0 items done"], ["--stall-timeout", STALL]),
+    ("SpawnsAndHangs", "error", ["killed by the watchdog", "path 'faulty affine'"],
+     ["--stall-timeout", STALL]),
     ("KillsItself", "error", ["worker killed by SIGKILL (not by this run",
                               "path 'faulty affine'"], []),
     ("Segfaults", "error", ["worker killed by SIGSEGV (segmentation fault)",
@@ -120,11 +123,12 @@ def test_a_faulty_adapter_costs_only_its_own_rows(
 
     name = getattr(plugins, cls).name
     start = time.monotonic()
-    code, out, _err = cli(
-        "run", SEED, "--framework", "numpy", "--framework", name,
-        "--adapter", f"tests.plugins:{cls}", "--report-dir", str(tmp_path / "r"),
-        "--format", "json", "--quiet", *extra,
-    )  # fmt: skip
+    with deadline(60):  # a watchdog that never fires fails here, instead of hanging
+        code, out, _err = cli(
+            "run", SEED, "--framework", "numpy", "--framework", name,
+            "--adapter", f"tests.plugins:{cls}", "--report-dir", str(tmp_path / "r"),
+            "--format", "json", "--quiet", *extra,
+        )  # fmt: skip
     took = time.monotonic() - start
     assert code == 1, out
     by_fw = rows_by_framework(load_results(tmp_path / "r"))
@@ -159,11 +163,12 @@ def test_the_total_timeout_kills_a_worker_that_keeps_answering_too_long(
     cli: Cli, tmp_path: Path, token: str
 ) -> None:
     start = time.monotonic()
-    code, _, _ = cli(
-        "run", SEED, "--framework", "hangpath", "--adapter", "tests.plugins:HangInPath",
-        "--report-dir", str(tmp_path), "--format", "json", "--quiet",
-        "--timeout", "4", "--stall-timeout", "1000",
-    )  # fmt: skip
+    with deadline(60):
+        code, _, _ = cli(
+            "run", SEED, "--framework", "hangpath", "--adapter", "tests.plugins:HangInPath",
+            "--report-dir", str(tmp_path), "--format", "json", "--quiet",
+            "--timeout", "4", "--stall-timeout", "1000",
+        )  # fmt: skip
     assert code == 1 and time.monotonic() - start < 14
     for r in load_results(tmp_path):
         assert "killed by the watchdog: timeout after 4 s" in r["message"], r["message"]
