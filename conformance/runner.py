@@ -395,7 +395,8 @@ class _Run:
                 )
             if w.name in self.sent:
                 self._fail_unanswered(w.name)
-            self.show.finished(w.name, f"error: {fw.fatal}" if ended.reason else "")
+            if w.name in self.chosen:
+                self.show.finished(w.name, f"error: {fw.fatal}" if ended.reason else "")
 
     def _handle_reference(self, msg: Message) -> None:
         if msg.kind == "refs_done":

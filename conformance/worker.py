@@ -296,7 +296,7 @@ class WorkerProcess:
     def kill(self, why: str, watchdog: bool = False) -> None:
         """SIGKILL the worker's process group (once; a worker already reaped is left alone)."""
         with self._lock:
-            if self._reaped or self._killed:
+            if self._reaped or self._killed or self.proc.returncode is not None:
                 return
             self._killed, self._by_watchdog = why, watchdog
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -435,8 +435,9 @@ class WorkerProcess:
                 break
             time.sleep(0.02)
         with self._lock:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)  # anything it started; pid not yet reaped
+            if self.proc.returncode is None:  # not reaped yet: its group is still its own
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)  # anything it started
             code = self.proc.wait()
             self._reaped = True
         self._err_thread.join(timeout=2)
@@ -448,8 +449,11 @@ class WorkerProcess:
             bytes(self._stderr).decode("utf-8", "replace"),
         )
 
-    @staticmethod
-    def _exited_unreaped(pid: int, block: bool) -> bool:
+    def _exited_unreaped(self, pid: int, block: bool) -> bool:
+        """Whether the process has exited, without reaping it (so its pid, which names its
+        process group, cannot be reused before the group is killed)."""
+        if not hasattr(os, "waitid"):  # macOS: reaped here; the group is then left alone
+            return (self.proc.wait() if block else self.proc.poll()) is not None
         flags = os.WEXITED | os.WNOWAIT | (0 if block else os.WNOHANG)
         try:
             res = os.waitid(os.P_PID, pid, flags)
