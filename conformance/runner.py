@@ -57,7 +57,7 @@ from .planning import DEVICES, MODES, Unit, expand, plan, wanted
 from .progress import Progress, as_progress
 from .reference import Reference, reference
 from .registry import init_owners, load_class, select
-from .results import INTERRUPTED, Row, RowStream
+from .results import INTERRUPTED, Row, RowStream, never_ran
 from .wire import Message
 from .worker import Event, FrameworkRun, Limits, Watchdog, WorkerProcess
 
@@ -304,8 +304,6 @@ class _Run:
             )
             self.show.planned(name, total)
             self.done[name] = 0
-            if fw.skip:
-                self.show.finished(name, f"skipped: {fw.skip}")
         for i, u in enumerate(self.units):
             drew = self.owners[u.case.init].name if u.case.init is not None else ""
             if drew in self.chosen:
@@ -319,6 +317,9 @@ class _Run:
                             (i, self.fw_index[name], c),
                             self._status_rows(u, name, mode, device, status, why),
                         )
+        for name in self.chosen:
+            if self.runs[name].skip:
+                self.show.finished(name, f"skipped: {self.runs[name].skip}")
         for name, w in self.workers.items():
             mine = [
                 (i, b)
@@ -344,9 +345,6 @@ class _Run:
         while set(self.workers) - self.exited or not self.refs_finished or self.pending:
             w, msg = self._next()
             self._handle(w, msg)
-        for key in self.unit_of:  # the reference thread ended early (it never should)
-            if key not in self.refs:
-                self._got_reference(key, "reference not computed")
         self.show.message(f"all rows in after {time.perf_counter() - self.t0:.1f} s")
 
     def _next(self) -> Event | tuple[None, Message]:
@@ -401,6 +399,9 @@ class _Run:
     def _handle_reference(self, msg: Message) -> None:
         if msg.kind == "refs_done":
             self.refs_finished = True
+            for key in self.unit_of:  # the thread ended early (it never should): say so
+                if key not in self.refs:
+                    self._got_reference(key, "reference not computed")
             self.show.finished(REFERENCE_TASK)
             return
         if msg["traceback"]:
@@ -573,7 +574,7 @@ class _Run:
             if isinstance(ref, Reference):
                 _keep_reference(self.store, u, ref)
             if self.options.keep_inputs or any(
-                r.status in ("fail", "error") for r in by_unit.get(i, [])
+                r.status in ("fail", "error") and not never_ran(r) for r in by_unit.get(i, [])
             ):
                 _keep_inputs(self.store, u)
         return RunResult(
