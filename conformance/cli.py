@@ -1,7 +1,8 @@
 """Command line: ``conformance run|validate|...`` (also ``python -m conformance``).
 
 Exit codes: 0 everything passed; 1 a conformance failure or error row; 2 usage or case-file
-errors (bad files are reported as ``FILE:LINE: field: message`` and the valid cases still run).
+errors (bad files are reported as ``FILE:LINE: field: message`` and the valid cases still run);
+128 + the signal's number when interrupted (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
 
 Each subcommand lives in ``conformance/commands/<name>.py`` with ``add_parser(subparsers)``
 and ``main(args) -> int``; add new ones to ``COMMANDS``.
@@ -36,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="conformance",
         description="Cross-framework conformance suite for the dense layer and sigmoid.",
-        epilog="Exit codes: 0 pass, 1 conformance failures, 2 usage or case-file errors.",
+        epilog="Exit codes: 0 pass, 1 conformance failures, 2 usage or case-file errors, "
+        "130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (run: the report written is partial).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
