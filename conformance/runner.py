@@ -58,6 +58,9 @@ from .progress import Progress, as_progress
 from .reference import Reference, reference
 from .registry import init_owners, load_class, select
 from .results import INTERRUPTED, Row, RowStream, never_ran
+from .rowplan import RunShape
+from .shards import Plan, Shard
+from .shards import select as select_units
 from .wire import Message
 from .worker import Event, FrameworkRun, Limits, Watchdog, WorkerProcess
 
@@ -87,6 +90,8 @@ class RunOptions:
     stall_timeout: float | None = None
     #: JSON Lines file the rows are appended to as they finish (None: no stream)
     stream: Path | None = None
+    shard: Shard | None = None  # run only this part of the split (conformance/shards.py)
+    units: frozenset[tuple[str, str]] | None = None  # only these (case id, dtype) units
 
     def worker_options(self) -> dict[str, str]:
         out = {
@@ -113,6 +118,7 @@ class RunResult:
     problems: list[str] = field(default_factory=list)
     #: framework -> the time limits its worker ran under
     limits: dict[str, Limits] = field(default_factory=dict)
+    plan: Plan | None = None  # the split, when the run is one shard of it
 
 
 def run(options: RunOptions, progress: Progress | Callable[[str], None] | None = None) -> RunResult:
@@ -176,6 +182,13 @@ class _Run:
         self.fw_index = {name: i for i, name in enumerate(self.chosen)}
         self.modes, self.devices = expand(o.mode, MODES), expand(o.device, DEVICES)
         self.combos = [(m, d) for m in self.modes for d in self.devices]
+        self.cases, self.plan = select_units(
+            self.cases,
+            o.dtypes,
+            o.shard,
+            o.units,
+            RunShape.of(self.chosen, self.known, self.modes, self.devices),
+        )
         self.wanted = wanted(self.cases, o.dtypes)
 
     # -- phase 0: stream, references, workers
@@ -588,6 +601,7 @@ class _Run:
             interrupted,
             self.problems,
             self.limits,
+            self.plan,
         )
 
     def _fill_interrupted(self, signal_name: str) -> None:

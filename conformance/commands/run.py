@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import escape, gate, interrupts, progress, report
+from .. import escape, gate, interrupts, progress, report, shards
 from .. import known as known_mod
 from ..cases import BUNDLED_CASES
 from ..dtypes import DTYPE_NAMES
@@ -103,6 +103,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-known", action="store_true", help="apply no known-deviations file")
     add_gate_options(p)
+    p.add_argument(
+        "--shard",
+        type=shard_arg,
+        metavar="K/N",
+        help="run part K of N: a deterministic split of the (case, dtype) units balanced by "
+        "estimated cost; `conformance combine` joins the N report dirs into one run",
+    )
     refcache.add_options(p)
     p.add_argument(
         "--timeout",
@@ -127,6 +134,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "they are always in the report's environment.json",
     )
     p.set_defaults(func=main)
+
+
+def shard_arg(text: str) -> shards.Shard:
+    try:
+        return shards.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def seconds_arg(text: str) -> float:
@@ -159,6 +173,11 @@ def known_file_for(args: argparse.Namespace) -> str | None:
 
 def main(args: argparse.Namespace) -> int:
     paths = args.paths or [str(BUNDLED_CASES)]
+    if args.shard is not None and args.baseline:
+        raise UsageError(
+            "--shard with --baseline: gate the whole run instead (conformance combine the "
+            "shards' report dirs, then conformance diff BASELINE COMBINED)"
+        )
     refcache.configure_from(args)
     for p in paths:
         if not Path(p).exists():
@@ -182,6 +201,7 @@ def main(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         stall_timeout=args.stall_timeout,
         stream=stream_path(out_dir),
+        shard=args.shard,
     )
     show = progress.for_stream(sys.stderr, quiet=args.quiet)
     with interrupts.trapped():
@@ -232,6 +252,9 @@ def _finish(
         for line in known.lines():
             print(escape.visible(line, escape.LINE_LIMIT))
     env = environment.collect()
+    if result.plan is not None and args.shard is not None:
+        print(result.plan.summary(args.shard.index))
+        env["shard"] = shards.record(result.plan, args.shard.index)
     env["problems"] = result.problems
     env["time_limits"] = {
         name: {"timeout_s": lim.total, "stall_timeout_s": lim.stall}
