@@ -13,9 +13,10 @@ unit. The split depends only on the cases, the dtypes and the adapters' path tab
 facts, the same on every machine), never on timing, installed frameworks or file order
 beyond the case ids.
 
-Every part also pays each framework's fixed start-up (its worker's import: about 1 s for
-NumPy, 3 s for torch, 7 s for TensorFlow and JAX on the project's machines): that cost is the
-same in every part, so it does not change the split, but it bounds what N parts can gain.
+Every part also pays each framework's fixed start-up (``COST_START_S``: its worker's imports
+and set-up): that cost is the same in every part, so it does not change the split, but it
+bounds what N parts can gain. :func:`work_groups` splits one machine's work (pytest-xdist
+workers) by framework first, where that start-up is paid once per framework.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ COST_CALL_S: dict[str, float] = {
     "jax": 0.075,
 }
 COST_CALL_OTHER_S = 0.007
+# A framework worker's start-up (imports and set-up), measured on the project's machines.
+COST_START_S: dict[str, float] = {"numpy": 0.5, "torch": 3.0, "tensorflow": 7.0, "jax": 2.0}
+COST_START_OTHER_S = 3.0
 COST_MAC_S = 1.3e-9  # per multiply-add, per affine row (the sigmoid row repeats the affine map)
 COST_OUT_S = 1.0e-6  # per output element, per row
 # The exact reference, once per unit in the parent process (measured the same way).
@@ -81,11 +85,21 @@ def parse(text: str) -> Shard:
 def unit_cost(case: CaseFacts, shape: RunShape) -> float:
     """Estimated seconds of one unit of ``case`` in a run of ``shape`` (any dtype: the
     estimate does not tell them apart)."""
-    per_row = COST_MAC_S * case.macs + COST_OUT_S * case.outputs
-    cost = COST_REF_UNIT_S + COST_REF_MAC_S * case.macs + COST_REF_OUT_S * case.outputs
+    cost = reference_cost(case)
     for fw, rows in rows_per_framework(case, shape).items():
-        cost += rows * (COST_CALL_S.get(fw, COST_CALL_OTHER_S) + per_row)
+        cost += framework_cost(case, fw, rows)
     return cost
+
+
+def reference_cost(case: CaseFacts) -> float:
+    """Estimated seconds of one unit's exact reference (in the runner's own process)."""
+    return COST_REF_UNIT_S + COST_REF_MAC_S * case.macs + COST_REF_OUT_S * case.outputs
+
+
+def framework_cost(case: CaseFacts, framework: str, rows: int) -> float:
+    """Estimated seconds of ``rows`` rows of one unit of ``case`` in ``framework``."""
+    per_row = COST_MAC_S * case.macs + COST_OUT_S * case.outputs
+    return rows * (COST_CALL_S.get(framework, COST_CALL_OTHER_S) + per_row)
 
 
 # -- the split ----------------------------------------------------------------------------------
@@ -122,8 +136,9 @@ class Plan:
 
 def split(units: Sequence[tuple[tuple[str, str], float]], count: int) -> Plan:
     """Deal ``(unit, cost)`` pairs (in run order) into ``count`` parts: heaviest first, each
-    to the part with the least cost so far, ties to the lower part; equal costs in run order."""
-    order = sorted(range(len(units)), key=lambda i: (-units[i][1], i))
+    to the part with the least cost so far, ties to the lower part; equal costs by (case id,
+    dtype), so the split does not depend on the order the cases were found in."""
+    order = sorted(range(len(units)), key=lambda i: (-units[i][1], units[i][0]))
     load = [0.0] * count
     parts = [0] * len(units)
     for i in order:
@@ -237,3 +252,64 @@ def select(
     if units is not None:
         cases = narrow(cases, set(units))
     return cases, p
+
+
+# -- one machine's work: groups of whole frameworks ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkGroup:
+    """Frameworks x units: one runner call, whose rows are exactly what the group owns."""
+
+    frameworks: tuple[str, ...]
+    units: frozenset[tuple[str, str]]
+
+    def owns(self, framework: str, unit: tuple[str, str]) -> bool:
+        return framework in self.frameworks and unit in self.units
+
+
+def work_groups(
+    units: Sequence[tuple[tuple[str, str], CaseFacts]], shape: RunShape, count: int
+) -> list[WorkGroup]:
+    """Split one session's work into at most ``count`` groups, each run by one process.
+
+    Up to one group per framework, whole frameworks are dealt (heaviest first, with their
+    start-up) so each framework starts once and its batches stay whole. With more groups than
+    frameworks, each framework gets groups in proportion to its cost (the largest remainder
+    next, ties to the framework first in the run) and its units are split among them by
+    :func:`split`; each group then starts one framework and computes the references of its
+    own units."""
+    everything = frozenset(u for u, _ in units)
+    rows = {u: rows_per_framework(f, shape) for u, f in units}
+    names = [a.name for a in shape.adapters if any(r.get(a.name) for r in rows.values())]
+    if not names or count <= 1:
+        return [WorkGroup(tuple(a.name for a in shape.adapters), everything)]
+    cost = {
+        n: COST_START_S.get(n, COST_START_OTHER_S)
+        + sum(framework_cost(f, n, rows[u][n]) for u, f in units)
+        for n in names
+    }
+    if count <= len(names):
+        p = split([((n, ""), cost[n]) for n in names], count)
+        return [
+            WorkGroup(
+                tuple(n for (n, _), k in zip(p.units, p.parts, strict=True) if k == g), everything
+            )
+            for g in range(1, count + 1)
+            if g in p.parts
+        ]
+    share = {n: 1 for n in names}
+    for _ in range(count - len(names)):
+        n = max(names, key=lambda m: (cost[m] / share[m], -names.index(m)))
+        share[n] += 1
+    groups = []
+    for n in names:
+        p = split(
+            [(u, framework_cost(f, n, rows[u][n]) + reference_cost(f)) for u, f in units],
+            share[n],
+        )
+        for g in range(1, share[n] + 1):
+            mine = frozenset(u for u, k in zip(p.units, p.parts, strict=True) if k == g)
+            if mine:
+                groups.append(WorkGroup((n,), mine))
+    return groups

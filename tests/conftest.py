@@ -13,6 +13,8 @@ import pytest
 
 from conformance.cli import main
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
