@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections import Counter
 
 import pytest
 
@@ -145,3 +146,25 @@ def test_unit_rows_follow_the_adapter_tables(bundled) -> None:
     # an init kind whose owner is not in the run: the draw happens, its rows do not
     keras = unit_rows(by_id["init/keras-dense-4x3-seed42"], "float32", s)
     assert not [r for r in keras if r.op == "init"]
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 6, 9])
+def test_work_groups_partition_the_session_by_framework(bundled, count: int) -> None:
+    s = shape()
+    units = [((c.id, d), c) for c in bundled for d in c.dtypes]
+    groups = shards.work_groups(units, s, count)
+    assert 1 <= len(groups) <= count
+    names = [a.name for a in s.adapters]
+    owners = {(fw, u): [g for g in groups if g.owns(fw, u)] for fw in names for u, _ in units}
+    assert all(len(v) == 1 for v in owners.values())  # every (framework, unit) exactly once
+    if count <= len(names):  # whole frameworks: each starts once
+        assert sorted(fw for g in groups for fw in g.frameworks) == sorted(names)
+        assert all(g.units == {u for u, _ in units} for g in groups)
+        assert len(groups) == count
+    else:  # one framework per group, the heavy ones split further
+        assert all(len(g.frameworks) == 1 for g in groups) and len(groups) == count
+        per = Counter(g.frameworks[0] for g in groups)
+        assert per["jax"] == max(per.values())  # JAX costs the most on the bundled suite
+    assert shards.work_groups(list(reversed(units)), s, count) == [
+        shards.WorkGroup(g.frameworks, g.units) for g in groups
+    ]  # the order the cases were found in does not matter
