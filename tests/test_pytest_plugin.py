@@ -398,3 +398,59 @@ def test_bundled_library_by_default(pytester: pytest.Pytester) -> None:
     result = run_sub(pytester, "--conformance", "--collect-only", "-q")
     assert result.ret == 0
     assert f"{n} tests collected" in result.stdout.str()
+
+
+def test_a_narrow_selection_keeps_the_sessions_init_owner(
+    pytester: pytest.Pytester, cases: Path
+) -> None:
+    """`-k mytorch` starts only mytorch, yet torch (the session's owner of the torch init
+    kind, which mytorch declares too) still draws: the rows are those of the whole session."""
+    shutil.copy(CASES / "init" / "torch-linear-2x1-seed0.yaml", cases)
+    args = [
+        "--conformance", str(cases / "torch-linear-2x1-seed0.yaml"),
+        "--conformance-framework", "torch", "--conformance-framework", "mytorch",
+        "--conformance-adapter", "tests.plugins:TorchInitPlugin",
+    ]  # fmt: skip
+    run_in(pytester, *args, "--conformance-report-dir", "whole").assert_outcomes(passed=7)
+    narrow = run_in(pytester, *args, "--conformance-report-dir", "narrow", "-k", "mytorch")
+    narrow.assert_outcomes(passed=1)
+    whole = [r for r in load_results(pytester.path / "whole") if r["framework"] == "mytorch"]
+    drop = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert drop(load_results(pytester.path / "narrow")) == drop(whole)
+
+
+def test_bad_options_are_usage_errors(pytester: pytest.Pytester, cases: Path) -> None:
+    for bad, why in [
+        (["--conformance-framework", "nosuch"], "--framework 'nosuch': unknown"),
+        (["--conformance-dtype", "float8"], "--conformance-dtype 'float8'"),
+        (["--conformance-shard", "3/2"], "--conformance-shard"),
+        (["--conformance-baseline", "missing.json"], "missing.json: no such file"),
+        (["--conformance-known", "missing.yaml"], "missing.yaml"),
+        (["--conformance-ulp-threshold", "-1"], "must be >= 0"),
+    ]:
+        result = run_in(pytester, "--conformance", str(cases), "--collect-only", *bad)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR, bad
+        assert why in result.stderr.str(), (bad, result.stderr.str())
+
+
+def test_collection_reads_only_changed_case_files(pytester: pytest.Pytester, cases: Path) -> None:
+    def collect(*extra: str) -> pytest.RunResult:
+        return run_in(pytester, "--conformance", str(cases), "--collect-only", "-v", *extra)
+
+    def counts(result: pytest.RunResult) -> str:
+        (line,) = [s for s in result.outlines if "case files collected" in s]
+        return line
+
+    assert counts(collect()) == "5 case files collected (5 read, 0 from the cache)"
+    assert counts(collect()) == "5 case files collected (0 read, 5 from the cache)"
+    grid = cases / "sigmoid" / "grid-float32.yaml"
+    grid.write_text(grid.read_text().replace("tags: [", "tags: [newtag, "))
+    (cases / "shapes" / "empty-batch-2d.yaml").write_text("inputs: [\n")  # now broken
+    result = collect("-m", "newtag", "--continue-on-collection-errors")
+    assert counts(result) == "5 case files collected (2 read, 3 from the cache)"
+    assert "cases/shapes/empty-batch-2d.yaml:2: yaml:" in result.stdout.str()  # located
+    others = predicted([cases / "semantics", cases / "dtypes"], [])
+    result.assert_outcomes(errors=1, deselected=len(others))  # the grid's items are selected
+    result = collect("--continue-on-collection-errors")
+    assert counts(result) == "5 case files collected (0 read, 5 from the cache)"
+    assert "cases/shapes/empty-batch-2d.yaml:2: yaml:" in result.stdout.str()  # from the cache

@@ -93,6 +93,7 @@ class Session:
             self.parts_dir = Path(self.workerinput[PARTS_KEY])
         self.scheduler_groups: dict[str, str] | None = None
         self.written: str = ""
+        self.collected: str = ""
         self.known_lines: list[str] = []
 
     # -- collection ----------------------------------------------------------------------
@@ -186,6 +187,10 @@ class Session:
     @pytest.hookimpl
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.facts.save()
+        files, read = len(self.facts.fresh), self.facts.loaded
+        self.collected = (
+            f"{files} case files collected ({read} read, {files - read} from the cache)"
+        )
         if self.parts_dir is not None and self.workerinput is not None:
             # for this plugin's xdist scheduler: which group each item is in
             groups = {
@@ -459,8 +464,11 @@ class Session:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.workerinput is not None:
             return
-        if self.known_lines or self.written:
+        verbose = self.config.get_verbosity() > 0
+        if self.known_lines or self.written or verbose:
             terminalreporter.section("conformance")
+            if verbose:
+                terminalreporter.write_line(self.collected)
             for line in self.known_lines:
                 terminalreporter.write_line(escape.visible(line, escape.LINE_LIMIT))
             if self.written:
