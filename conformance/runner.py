@@ -182,7 +182,7 @@ class _Run:
         self.fw_index = {name: i for i, name in enumerate(self.chosen)}
         self.modes, self.devices = expand(o.mode, MODES), expand(o.device, DEVICES)
         self.combos = [(m, d) for m in self.modes for d in self.devices]
-        self.cases, self.plan = select_units(
+        self.cases, self.shard_plan = select_units(
             self.cases,
             o.dtypes,
             o.shard,
@@ -601,7 +601,7 @@ class _Run:
             interrupted,
             self.problems,
             self.limits,
-            self.plan,
+            self.shard_plan,
         )
 
     def _fill_interrupted(self, signal_name: str) -> None:

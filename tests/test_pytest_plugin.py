@@ -427,6 +427,7 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester, cases: Path) ->
         (["--conformance-baseline", "missing.json"], "missing.json: no such file"),
         (["--conformance-known", "missing.yaml"], "missing.yaml"),
         (["--conformance-ulp-threshold", "-1"], "must be >= 0"),
+        (["--conformance-timeout", "0"], "--conformance-timeout: must be a positive"),
     ]:
         result = run_in(pytester, "--conformance", str(cases), "--collect-only", *bad)
         assert result.ret == pytest.ExitCode.USAGE_ERROR, bad

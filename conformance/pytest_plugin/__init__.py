@@ -98,6 +98,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the parity reports of the session's rows here when it ends",
     )
     g.addoption(
+        "--conformance-timeout",
+        metavar="S",
+        help="seconds each framework's worker may run (default: derived from its work)",
+    )
+    g.addoption(
+        "--conformance-stall-timeout",
+        metavar="S",
+        help="kill a worker that gives no answer for S seconds (default: derived)",
+    )
+    g.addoption("--conformance-cache-dir", metavar="DIR", help="exact reference cache folder")
+    g.addoption(
+        "--conformance-no-cache",
+        action="store_true",
+        default=False,
+        help="compute every exact reference afresh",
+    )
+    g.addoption(
         "--conformance-shard",
         metavar="K/N",
         help="collect part K of N (the split of `conformance run --shard K/N`)",

@@ -51,6 +51,8 @@ class Settings:
     allow_skipped: bool
     report_dir: Path | None
     shard: shards.Shard | None
+    timeout: float | None
+    stall_timeout: float | None
     adapter_specs: dict[str, str] = field(default_factory=dict)  # every adapter known
     #: ``params.init`` kind -> layout its owner draws in (what the loader accepts)
     init_layouts: dict[str, str] = field(default_factory=dict)
@@ -76,6 +78,8 @@ class Settings:
             matmul_precision=self.matmul_precision,
             accumulation=self.accumulation,
             units=units,
+            timeout=self.timeout,
+            stall_timeout=self.stall_timeout,
         )
 
 
@@ -86,6 +90,18 @@ def _threshold(text: str) -> float:
         raise UsageError(f"--conformance-ulp-threshold: not a number: {text[:40]!r}") from None
     if not v >= 0:
         raise UsageError("--conformance-ulp-threshold: must be >= 0")
+    return v
+
+
+def _seconds(option: str, text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        raise UsageError(f"{option}: not a number of seconds: {text[:40]!r}") from None
+    if not 0 < v < 1e9:
+        raise UsageError(f"{option}: must be a positive number of seconds")
     return v
 
 
@@ -140,6 +156,14 @@ def read(config: pytest.Config) -> Settings:
             from .. import report
 
             report.check_out_dir(Path(report_dir))
+        timeout = _seconds("--conformance-timeout", opt("conformance_timeout"))
+        stall = _seconds("--conformance-stall-timeout", opt("conformance_stall_timeout"))
+        if opt("conformance_no_cache") or opt("conformance_cache_dir"):
+            from ..reference import cache as refcache
+
+            refcache.configure(
+                None if opt("conformance_no_cache") else Path(opt("conformance_cache_dir"))
+            )
         shard_text = opt("conformance_shard")
         try:
             shard = shards.parse(shard_text) if shard_text else None
@@ -167,6 +191,8 @@ def read(config: pytest.Config) -> Settings:
         allow_skipped=bool(opt("conformance_allow_skipped")),
         report_dir=Path(report_dir) if report_dir else None,
         shard=shard,
+        timeout=timeout,
+        stall_timeout=stall,
         adapter_specs=specs,
         init_layouts={k: o.layout for k, o in init_owners(specs, chosen).items()},
     )
