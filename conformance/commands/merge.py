@@ -66,7 +66,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="combine result files of several runs into one trend table",
         description="Combine result files (different framework versions, machines or shards) "
         "into merged.csv/merged.json (one line per run and row, with 'run' and "
-        "'framework_version' columns) and trend.md (per framework, one column per version).",
+        "'framework_version' columns) and trend.md (per framework, one column per version). "
+        "To join the shards of one run into its report and gate, use `conformance combine`.",
     )
     p.add_argument("results", nargs="+", metavar="RESULTS", help="results files or report dirs")
     p.add_argument(
