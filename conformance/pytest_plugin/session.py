@@ -1,16 +1,20 @@
 """The plugin at work: collecting case files, running their rows, reporting.
 
 Collection reads case facts (:mod:`.facts`), never a framework and never a reference. Items
-are grouped: a serial session is one group; under pytest-xdist each worker splits the items'
-(case, dtype) units into as many groups as there are workers, balanced by estimated cost (the
-split of :mod:`conformance.shards`), and this plugin's scheduler sends each group whole to one
-worker. At the first item of a group the worker runs the real runner once for the group's
+are grouped: a serial session is one group; under pytest-xdist the session's (framework,
+unit) work is split into one group per worker (:func:`conformance.shards.work_groups`: whole
+frameworks while there are at least as many frameworks as workers, else each framework's units
+split by estimated cost), and this plugin's scheduler sends each group whole to one worker. At
+the first item of a group the worker runs the real runner once for the group's frameworks and
 units (frameworks in their own processes, batched); every item then reads its row. A unit's
-rows do not depend on the other units of a run, so any grouping gives a serial run's rows.
+rows do not depend on the other units or frameworks of a run (an init draw is the owner's
+whichever frameworks run, see :meth:`Session._frameworks`), so any grouping gives the rows of
+a serial session.
 
 With ``--conformance-report-dir`` the session's rows go into the usual report when it ends:
 from memory in a serial session; under xdist each worker leaves its groups' rows and outputs
-in a folder the controller joins (:mod:`conformance.combine`) and writes from.
+in a folder of the controller's, which orders them as a serial session would and writes the
+report.
 """
 
 from __future__ import annotations
