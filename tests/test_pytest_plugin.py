@@ -15,14 +15,20 @@ from pathlib import Path
 
 import pytest
 
-import conformance.pytest_plugin.session  # noqa: F401  (kept across in-process sessions)
+import conformance.pytest_plugin.session
+import conformance.report.repro  # noqa: F401
 from conformance import shards
-from conformance.cli import main
+from conformance.cli import build_parser, main
 from conformance.loader import load_cases
 from conformance.registry import select
 from conformance.rowplan import CaseFacts, RunShape, unit_rows
 
 from .conftest import CASES, ROOT, load_results
+
+# pytester's in-process sessions drop the modules first imported inside them; a module kept
+# from before would then meet new copies of its imports (two Progress classes, ...): import
+# the suite here, once (the plugin, the runner, every command, the reports)
+build_parser()
 
 KNOWN = ROOT / "known-deviations.yaml"
 # NumPy's -0 sums are known deviations (with the known file) or failures (without); a grid
