@@ -67,7 +67,9 @@ def plan(
         if case.init is not None and case.kind == "dense":
             drawn = (draws or {}).get((case.id, dtype))
             blocked = (init_blocked or {}).get(case.init)
-            if drawn is None or drawn.error or drawn.param is None:
+            if drawn is not None and drawn.skip and blocked is None:
+                blocked = ("skip", f"init: {case.init}: {drawn.skip}")
+            if drawn is None or drawn.error or drawn.skip or drawn.param is None:
                 why = f"init: {case.init} draw failed: {drawn.error}" if drawn else ""
                 status, why = blocked or ("error", why or f"init: {case.init}: nothing drawn")
                 units.append(Unit(case, dtype, None, blocked=(status, why)))

@@ -38,7 +38,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +179,7 @@ class _Run:
         layouts = {k: own.layout for k, own in self.owners.items()}
         self.cases, self.errors = load_cases(o.paths, layouts)
         self.tables = {name: load_class(spec).paths for name, spec in self.chosen.items()}
+        self.init_kinds = {name: load_class(spec).init_kinds for name, spec in self.chosen.items()}
         self.fw_index = {name: i for i, name in enumerate(self.chosen)}
         self.modes, self.devices = expand(o.mode, MODES), expand(o.device, DEVICES)
         self.combos = [(m, d) for m in self.modes for d in self.devices]
@@ -211,22 +212,26 @@ class _Run:
                 self.ref_jobs.put(((case.id, dtype), functools.partial(case.arrays, dtype)))
         self.ref_thread.start()
 
+        # The owner of a case's init kind draws its parameters; the other adapters of the run
+        # that declare the kind draw it too, for its pins only (Keras on each backend): their
+        # op: init rows say whether the pins reproduce there.
         needed = dict(self.chosen)
         for case, dtype in self.wanted:
             if case.init is not None and case.kind == "dense":
                 owner = self.owners[case.init]
                 needed.setdefault(owner.name, owner.spec)  # draws only when not in this run
-                self.requests.setdefault(owner.name, []).append(
-                    InitRequest(
-                        (case.id, dtype),
-                        case.init,
-                        case.seed,
-                        case.in_features,
-                        case.out_features,
-                        case.init_bias,
-                        dtype,
-                    )
+                request = InitRequest(
+                    (case.id, dtype),
+                    case.init,
+                    case.seed,
+                    case.in_features,
+                    case.out_features,
+                    case.init_bias,
+                    dtype,
                 )
+                self.requests.setdefault(owner.name, []).append(request)
+                for name in self._pin_drawers(case):
+                    self.requests.setdefault(name, []).append(request)
         for name, spec in needed.items():
             cls = load_class(spec)
             fw = FrameworkRun(name, modes=cls.modes, devices=cls.devices)
@@ -277,11 +282,11 @@ class _Run:
         draws: dict[tuple[str, str], InitResult] = {}
         for name, reqs in self.requests.items():
             fw = self.runs[name]
-            draws.update(fw.inits)
             for r in reqs:
-                if r.key not in draws:
-                    why = fw.fatal or fw.skip or "the worker ended before drawing"
-                    draws[r.key] = InitResult(r.key, error=why)
+                if self.owners[r.init].name != name:
+                    continue  # a draw for the pins only: it does not feed the run
+                why = fw.fatal or fw.skip or "the worker ended before drawing"
+                draws[r.key] = fw.inits.get(r.key) or InitResult(r.key, error=why)
         init_blocked = {
             kind: ("skip", f"init: {kind} needs {own.name}: {self.runs[own.name].skip}")
             for kind, own in self.owners.items()
@@ -321,6 +326,8 @@ class _Run:
             drew = self.owners[u.case.init].name if u.case.init is not None else ""
             if drew in self.chosen:
                 self._emit((i, -1, 0), init_rows(u, self.runs[drew]))
+            for name in self._pin_drawers(u.case) if drew else []:
+                self._emit((i, -1, 0), init_rows(_drawn_by(u, self.runs[name]), self.runs[name]))
             for name in self.chosen:
                 fw = self.runs[name]
                 if fw.skip or u.blocked is not None:
@@ -345,6 +352,14 @@ class _Run:
             w.send_batches(mine)
             if name in self.exited:  # it ended in phase 1: nothing will answer
                 self._fail_unanswered(name)
+
+    def _pin_drawers(self, case: Case) -> list[str]:
+        """The adapters of the run besides the owner that declare the case's init kind: they
+        draw it too when the case pins a parameter, to check the pins."""
+        if case.init is None or not case.pins:
+            return []
+        owner = self.owners[case.init].name
+        return [n for n, k in self.init_kinds.items() if n != owner and case.init in k]
 
     def _slots_of(self, fw: FrameworkRun) -> list[tuple[int, tuple[str, str]]]:
         """(index, (mode, device)) of the run's combinations this framework has."""
@@ -533,6 +548,9 @@ class _Run:
         if problem:
             r.status, r.message = "error", problem
             return r
+        if pr.skip:  # the path could not run on this batch here (SkipPath)
+            r.status, r.message = "skip", pr.skip
+            return r
         y, err = pr.outputs[slot], pr.errors[slot]
         r.seconds = float(pr.seconds[slot]) if slot < len(pr.seconds) else 0.0
         if isinstance(ref, str):
@@ -613,6 +631,18 @@ class _Run:
                     if (i, self.fw_index[name], c) not in self.rows:
                         rows = self._status_rows(u, name, mode, device, "error", why)
                         self.rows[(i, self.fw_index[name], c)] = rows
+
+
+def _drawn_by(u: Unit, fw: FrameworkRun) -> Unit:
+    """``u`` as the adapter of ``fw`` drew it, for its ``op: init`` rows."""
+    got = fw.inits.get((u.case.id, u.dtype))
+    if fw.skip:
+        return replace(u, blocked=None, drawn=None)  # init_rows says why (fw.skip)
+    if got is None or got.error or got.skip:
+        why = (got.error or got.skip) if got is not None else (fw.fatal or "nothing drawn")
+        status = "skip" if got is not None and got.skip else "error"
+        return replace(u, blocked=(status, f"init: {u.case.init}: {why}"), drawn=None)
+    return replace(u, blocked=None, drawn=got)
 
 
 def _given(arrays: Arrays) -> Arrays:

@@ -16,6 +16,9 @@ An adapter module reads like a Keras 3 backend module: the same names in every f
   ``denormals()`` record what decides its numbers;
 * ``device(batch)`` picks the framework device (or raises :class:`SkipBatch`),
   ``init_params(request)`` draws with the framework's seeded initialiser;
+* a path's builder raises :class:`SkipPath` when that one path cannot run the batch here (a
+  dtype its kernels lack, an optional package missing): its rows are ``skip`` with the reason
+  and the batch's other paths still run;
 * ``paths``: the table of :class:`ApiPath` — each API users call, declared once: its row name,
   its op, the method that builds it for a batch, and the lines of the standalone reproduction
   program that calls it (``repro``, using ``repro_prelude``). The runner runs the table, the
@@ -102,6 +105,7 @@ class PathResult:
     mode: str = "eager"
     device: str = "cpu"
     seconds: list[float] = field(default_factory=list)  # wall time per item (first call warms up)
+    skip: str = ""  # the path did not run on this batch here: why (its rows are ``skip``)
 
 
 @dataclass
@@ -128,10 +132,16 @@ class InitResult:
     #: row path per parameter name ("weight"/"kernel"/"bias"), e.g. "nn.Linear.weight"
     paths: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    skip: str = ""  # the kind cannot be drawn here (an optional package missing): why
 
 
 class SkipBatch(Exception):
     """The adapter cannot run this batch here (e.g. no CUDA device); the reason is shown."""
+
+
+class SkipPath(Exception):
+    """One path cannot run this batch here (e.g. a dtype its framework has no kernel for, an
+    optional package missing): raised by its builder, its rows are ``skip`` with the reason."""
 
 
 class Adapter(ABC):
@@ -213,6 +223,21 @@ class Adapter(ABC):
                 built = ""
             except SkipBatch:
                 raise
+            except SkipPath as exc:
+                n = len(batch.items)
+                results.append(
+                    PathResult(
+                        path.name,
+                        path.op,
+                        [None] * n,
+                        [None] * n,
+                        batch.mode,
+                        batch.device,
+                        [0.0] * n,
+                        skip=str(exc) or "skipped",
+                    )
+                )
+                continue
             except Exception as exc:
                 fn, built = None, _short_error(exc)
             outs: list[np.ndarray | None] = []
