@@ -43,6 +43,7 @@ class TensorflowAdapter(Adapter):
         import os
 
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ["KERAS_BACKEND"] = "tensorflow"  # before keras is imported
         import keras
         import tensorflow as tf
 
@@ -59,6 +60,7 @@ class TensorflowAdapter(Adapter):
 
     def setup(self) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ["KERAS_BACKEND"] = "tensorflow"  # Keras' backend is fixed at its import
         import keras
         import tensorflow as tf
 
