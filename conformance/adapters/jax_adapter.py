@@ -6,10 +6,20 @@ made once per worker, so XLA compiles once per (shape, dtype, device) across eve
 Devices: ``cpu`` and ``cuda`` (``jax.devices("gpu")``; skipped with a reason when absent).
 Init ``jax``: ``jax.nn.initializers.lecun_normal()(jax.random.key(seed), (in, out), dtype)``
 for the kernel and zeros for the bias (Flax ``Dense``'s defaults, without Flax's key splitting).
+
+Flax (optional, when ``flax`` is installed; otherwise its paths and draws are ``skip`` rows
+with the reason): ``flax.nnx.Linear`` and ``flax.linen.Dense`` (kernel (in, out), like the
+JAX paths) and their sigmoid compositions, eager (called directly) or compiled (``nnx.jit``,
+``jax.jit`` of ``Module.apply``), built once per batch with the case's parameters assigned.
+Init ``flax``: ``flax.nnx.Linear(in, out, rngs=nnx.Rngs(seed), dtype=..., param_dtype=...)``
+(Flax's default lecun_normal kernel and zeros bias, drawn from the key nnx derives for its
+``params`` stream, so the values differ from the plain-JAX ``jax`` kind). The Flax paths are a
+separate block of the path table.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from typing import Any, ClassVar
 
@@ -25,11 +35,14 @@ from .base import (
     Item,
     PathFn,
     SkipBatch,
+    SkipPath,
     kernel_of,
 )
 
 # --matmul-precision -> jax_default_matmul_precision
 PRECISION = {"highest": "highest", "high": "tensorfloat32", "medium": "bfloat16"}
+
+FLAX_MISSING = "flax is not installed (pip install 'conformance[flax]')"
 
 
 class JaxAdapter(Adapter):
@@ -37,7 +50,7 @@ class JaxAdapter(Adapter):
     requires = "jax"
     modes = ("eager", "compiled")
     devices = ("cpu", "cuda")
-    init_kinds: ClassVar[dict[str, str]] = {"jax": "kernel"}
+    init_kinds: ClassVar[dict[str, str]] = {"jax": "kernel", "flax": "kernel"}
 
     repro_prelude = """
         import jax
@@ -143,6 +156,8 @@ class JaxAdapter(Adapter):
 
     # -- init -----------------------------------------------------------------------------------
     def init_params(self, request: InitRequest) -> InitResult:
+        if request.init == "flax":
+            return self.flax_init_params(request)
         jax, jnp = self.jax, self.jnp
         with jax.default_device(jax.devices("cpu")[0]):
             key = jax.random.key(request.seed)
@@ -182,7 +197,107 @@ class JaxAdapter(Adapter):
         call = self.compile(batch, "sigmoid")
         return lambda item: self.numpy(call(self.tensor(item.z, dev)))
 
-    paths = (
+    # -- Flax (optional) -------------------------------------------------------------------------
+    def flax(self) -> Any:
+        """The ``flax`` package; a path that needs it is a ``skip`` where it is missing."""
+        if importlib.util.find_spec("flax") is None:
+            raise SkipPath(FLAX_MISSING)
+        import flax.linen
+        import flax.nnx
+
+        return flax
+
+    def flax_init_params(self, request: InitRequest) -> InitResult:
+        if importlib.util.find_spec("flax") is None:
+            return InitResult(request.key, skip=FLAX_MISSING)
+        from flax import nnx
+
+        jax, jnp = self.jax, self.jnp
+        dtype = jnp.dtype(request.dtype)
+        with jax.default_device(jax.devices("cpu")[0]):
+            layer = nnx.Linear(
+                request.in_features,
+                request.out_features,
+                use_bias=request.has_bias,
+                dtype=dtype,
+                param_dtype=dtype,
+                rngs=nnx.Rngs(request.seed),
+            )
+        bias = layer.bias
+        return InitResult(
+            request.key,
+            param=np.asarray(layer.kernel.value),
+            layout="kernel",
+            bias=None if bias is None else np.asarray(bias.value),
+            paths={
+                "kernel": "flax.nnx.Linear.kernel (lecun_normal)",
+                "bias": "flax.nnx.Linear.bias (zeros)",
+            },
+        )
+
+    def _nnx_path(self, batch: Batch, dev: Any, sigmoid: bool) -> PathFn:
+        nnx = self.flax().nnx
+        dtype = self.jnp.dtype(batch.dtype)
+        with self.jax.default_device(dev):
+            layer = nnx.Linear(  # zeros: every case assigns its own parameters (a random
+                batch.in_features,  # draw per shape would cost more than the whole path)
+                batch.out_features,
+                use_bias=batch.has_bias,
+                dtype=dtype,
+                param_dtype=dtype,
+                kernel_init=nnx.initializers.zeros_init(),
+                rngs=nnx.Rngs(0),
+            )
+        model = nnx.Sequential(layer, nnx.sigmoid) if sigmoid else layer
+
+        def forward(m: Any, x: Any) -> Any:
+            return m(x)
+
+        call = nnx.jit(forward) if batch.mode == "compiled" else forward
+
+        def fn(item: Item) -> np.ndarray:
+            layer.kernel.value = self.tensor(kernel_of(item), dev)
+            if item.bias is not None:
+                layer.bias.value = self.tensor(item.bias, dev)
+            return self.numpy(call(model, self.tensor(item.x, dev)))
+
+        return fn
+
+    def _linen_path(self, batch: Batch, dev: Any, sigmoid: bool) -> PathFn:
+        linen = self.flax().linen
+        dtype = self.jnp.dtype(batch.dtype)
+        dense = linen.Dense(
+            batch.out_features, use_bias=batch.has_bias, dtype=dtype, param_dtype=dtype
+        )
+
+        def forward(params: Any, x: Any) -> Any:
+            y = dense.apply({"params": params}, x)
+            return linen.sigmoid(y) if sigmoid else y
+
+        call = self.jax.jit(forward) if batch.mode == "compiled" else forward
+
+        def fn(item: Item) -> np.ndarray:
+            params = {"kernel": self.tensor(kernel_of(item), dev)}
+            if item.bias is not None:
+                params["bias"] = self.tensor(item.bias, dev)
+            return self.numpy(call(params, self.tensor(item.x, dev)))
+
+        return fn
+
+    def nnx_linear(self, batch: Batch, dev: Any) -> PathFn:
+        return self._nnx_path(batch, dev, sigmoid=False)
+
+    def nnx_sequential(self, batch: Batch, dev: Any) -> PathFn:
+        return self._nnx_path(batch, dev, sigmoid=True)
+
+    def linen_dense(self, batch: Batch, dev: Any) -> PathFn:
+        return self._linen_path(batch, dev, sigmoid=False)
+
+    def linen_sigmoid_dense(self, batch: Batch, dev: Any) -> PathFn:
+        return self._linen_path(batch, dev, sigmoid=True)
+
+    #: JAX's own paths (jax.numpy / jax.nn)
+    jax_paths = (
         ApiPath(
             "jnp.matmul+add",
             "affine",
@@ -216,3 +331,70 @@ class JaxAdapter(Adapter):
             """,
         ),
     )
+
+    #: Flax layers (optional: skipped rows without flax), a block of their own
+    flax_paths = (
+        ApiPath(
+            "flax.nnx.Linear",
+            "affine",
+            "dense",
+            nnx_linear,
+            """
+            from flax import nnx
+
+            layer = nnx.Linear(IN, OUT, use_bias=b is not None, dtype=dt, param_dtype=dt, rngs=nnx.Rngs(0))
+            layer.kernel.value = T($kernel)
+            if b is not None:
+                layer.bias.value = T(b)
+            y = layer(T(x))
+            """,
+        ),
+        ApiPath(
+            "flax.nnx.Sequential(nnx.Linear, nnx.sigmoid)",
+            "sigmoid",
+            "dense",
+            nnx_sequential,
+            """
+            from flax import nnx
+
+            layer = nnx.Linear(IN, OUT, use_bias=b is not None, dtype=dt, param_dtype=dt, rngs=nnx.Rngs(0))
+            model = nnx.Sequential(layer, nnx.sigmoid)
+            layer.kernel.value = T($kernel)
+            if b is not None:
+                layer.bias.value = T(b)
+            y = model(T(x))
+            """,
+        ),
+        ApiPath(
+            "flax.linen.Dense",
+            "affine",
+            "dense",
+            linen_dense,
+            """
+            from flax import linen
+
+            params = {"kernel": T($kernel)}
+            if b is not None:
+                params["bias"] = T(b)
+            dense = linen.Dense(OUT, use_bias=b is not None, dtype=dt, param_dtype=dt)
+            y = dense.apply({"params": params}, T(x))
+            """,
+        ),
+        ApiPath(
+            "flax.linen.sigmoid(linen.Dense)",
+            "sigmoid",
+            "dense",
+            linen_sigmoid_dense,
+            """
+            from flax import linen
+
+            params = {"kernel": T($kernel)}
+            if b is not None:
+                params["bias"] = T(b)
+            dense = linen.Dense(OUT, use_bias=b is not None, dtype=dt, param_dtype=dt)
+            y = linen.sigmoid(dense.apply({"params": params}, T(x)))
+            """,
+        ),
+    )
+
+    paths = jax_paths + flax_paths
