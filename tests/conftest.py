@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from importlib.metadata import distribution
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,13 @@ def _isolated_reference_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 CASES = ROOT / "cases"
+KNOWN = ROOT / "known-deviations.yaml"
+
+
+def packaged_adapters() -> dict[str, str]:
+    """name -> "module:Class" of every adapter this package declares (its entry points)."""
+    dist = distribution("conformance")
+    return {ep.name: ep.value for ep in dist.entry_points if ep.group == "conformance.adapters"}
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def test_bundled_init_cases_load() -> None:
     assert seed.init == "torch" and seed.layout == "weight"
     assert (seed.in_features, seed.out_features) == (2, 1)  # out from the pinned weight
     assert set(seed.pins) == {"weight", "bias"}
-    assert {c.init for c in cases} == {"torch", "keras", "jax"}
+    assert {c.init for c in cases} == {"torch", "keras", "jax", "flax"}
     assert by_id["init/keras-dense-4x3-seed42"].layout == "kernel"
     assert not by_id["init/torch-linear-3x2-nobias-seed1"].init_bias
 
@@ -56,7 +56,7 @@ def test_bundled_init_cases_load() -> None:
             "out_features is 2 here but 1",
         ),
         ("params: {init: torch}\n", "shapes", "shapes.out_features is needed"),
-        ("params: {init: flax}\n", "params.init", "torch"),
+        ("params: {init: mxnet}\n", "params.init", "torch"),
     ],
 )
 def test_init_case_errors(write_case: WriteCase, body: str, field: str, message: str) -> None:
