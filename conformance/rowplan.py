@@ -2,7 +2,8 @@
 
 A row is one (case, dtype, op, framework, path, mode, device). The runner makes, per (case,
 dtype) unit: the ``op: init`` rows of the framework that draws a ``params.init`` case (one per
-pinned parameter, in the case's pin order, when that framework is in the run), then for every
+pinned parameter, in the case's pin order, when that framework is in the run) and of each other
+framework of the run that declares the kind (it draws too, for the pins), then for every
 framework of the run, per (mode, device) the framework has, one row per path of its table
 (``Adapter.paths``) that runs on the case's kind. This module says the same from class facts
 and loaded cases alone, so the pytest plugin can collect one item per row and shards can weigh
@@ -141,6 +142,7 @@ class AdapterFacts:
     modes: tuple[str, ...]
     devices: tuple[str, ...]
     paths: tuple[PathFacts, ...]
+    init_kinds: tuple[str, ...] = ()  # the params.init kinds it declares (and so draws)
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,8 @@ class RunShape:
         for name, spec in chosen.items():
             c = load_class(spec)
             paths = tuple(PathFacts(p.name, p.op, p.kind) for p in c.paths)
-            adapters.append(AdapterFacts(name, tuple(c.modes), tuple(c.devices), paths))
+            kinds = tuple(c.init_kinds)
+            adapters.append(AdapterFacts(name, tuple(c.modes), tuple(c.devices), paths, kinds))
         owners = {k: o.name for k, o in init_owners(dict(known), dict(chosen)).items()}
         combos = tuple((m, d) for m in modes for d in devices)
         return cls(tuple(adapters), owners, combos)
@@ -192,9 +195,15 @@ def unit_rows(case: CaseFacts, dtype: str, shape: RunShape) -> list[RowSpec]:
     rows: list[RowSpec] = []
     names = {a.name for a in shape.adapters}
     owner = shape.owners.get(case.init) if case.init is not None else None
-    if case.kind == "dense" and owner is not None and owner in names:
-        for pin in case.pins.get(dtype, ()):
-            rows.append(RowSpec(case.id, dtype, "init", owner, "", "eager", "cpu", pin))
+    if case.kind == "dense" and owner is not None:
+        drawers = [owner] if owner in names else []
+        if any(case.pins.values()):  # the others that declare the kind draw for the pins
+            drawers += [
+                a.name for a in shape.adapters if a.name != owner and case.init in a.init_kinds
+            ]
+        for name in drawers:
+            for pin in case.pins.get(dtype, ()):
+                rows.append(RowSpec(case.id, dtype, "init", name, "", "eager", "cpu", pin))
     for a in shape.adapters:
         for mode, device in shape.combos:
             if mode not in a.modes or device not in a.devices:

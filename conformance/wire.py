@@ -218,6 +218,7 @@ KINDS: dict[str, dict[str, Callable[[Any], bool]]] = {
         "bias": lambda v: v is None or isinstance(v, dict),
         "paths": _str_map,
         "error": _str,
+        "skip": _str,
     },
     "inits_done": {},
     "settings": {"settings": _str_map},
@@ -265,17 +266,18 @@ def _init_result(f: dict[str, Any], arrays: list[np.ndarray]) -> InitResult:
         _array(f["bias"], arrays),
         f["paths"],
         f["error"],
+        f["skip"],
     )
 
 
-RESULT_FIELDS = {"path", "op", "outputs", "errors", "seconds"}
+RESULT_FIELDS = {"path", "op", "outputs", "errors", "seconds", "skip"}
 
 
 def _path_result(r: Any, arrays: list[np.ndarray]) -> PathResult:
     if not isinstance(r, dict) or set(r) != RESULT_FIELDS:
         raise ProtocolError(f"a path result is an object with {sorted(RESULT_FIELDS)}")
-    if not (_str(r["path"]) and _str(r["op"])):
-        raise ProtocolError("a path result's path and op are strings")
+    if not (_str(r["path"]) and _str(r["op"]) and _str(r["skip"])):
+        raise ProtocolError("a path result's path, op and skip are strings")
     if not (_list(r["outputs"]) and _list(r["errors"]) and _list(r["seconds"])):
         raise ProtocolError("a path result's outputs, errors and seconds are lists")
     if not all(map(_opt_str, r["errors"])):
@@ -283,7 +285,9 @@ def _path_result(r: Any, arrays: list[np.ndarray]) -> PathResult:
     if not all(isinstance(s, int | float) and not isinstance(s, bool) for s in r["seconds"]):
         raise ProtocolError("a path result's seconds are numbers")
     outputs = [_array(v, arrays) for v in r["outputs"]]
-    return PathResult(r["path"], r["op"], outputs, r["errors"], seconds=r["seconds"])
+    return PathResult(
+        r["path"], r["op"], outputs, r["errors"], seconds=r["seconds"], skip=r["skip"]
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -308,6 +312,7 @@ def path_result_fields(pr: Any) -> dict[str, Any]:
         "outputs": outputs,
         "errors": errors,
         "seconds": [float(s) for s in list(pr.seconds)],
+        "skip": str(pr.skip),
     }
 
 
@@ -328,5 +333,6 @@ def init_result_fields(r: Any) -> dict[str, Any]:
         "layout": str(r.layout),
         "paths": {str(k): str(v) for k, v in dict(r.paths).items()},
         "error": error,
+        "skip": str(r.skip),
         **arrays,
     }

@@ -260,12 +260,12 @@ class Session:
         for e in result.errors:
             out.case_errors.setdefault(e.file, []).append(str(e))
         keys = {item_key(it.spec) for it in items}
-        pins_seen: dict[Unit, int] = {}
+        pins_seen: dict[tuple[str, str, str], int] = {}
         for r in result.rows:
             path = r.path
-            if r.op == "init":
-                n = pins_seen.get((r.case, r.dtype), 0)
-                pins_seen[(r.case, r.dtype)] = n + 1
+            if r.op == "init":  # each drawing framework's rows name the pins in order
+                n = pins_seen.get((r.case, r.dtype, r.framework), 0)
+                pins_seen[(r.case, r.dtype, r.framework)] = n + 1
                 pins = self.by_id[r.case].pins.get(r.dtype, ()) if r.case in self.by_id else ()
                 path = f"init:{pins[n]}" if n < len(pins) else f"init:#{n}"
             key = (r.case, r.dtype, r.op, r.framework, path, r.mode, r.device)
