@@ -45,6 +45,17 @@ PRECISION = {"highest": "highest", "high": "tensorfloat32", "medium": "bfloat16"
 FLAX_MISSING = "flax is not installed (pip install 'conformance[flax]')"
 
 
+def _flax_version() -> str:
+    """Flax's version for the settings (its paths' rows carry JAX's version), read without
+    importing it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("flax")
+    except PackageNotFoundError:
+        return "not installed"
+
+
 class JaxAdapter(Adapter):
     name = "jax"
     requires = "jax"
@@ -120,6 +131,7 @@ class JaxAdapter(Adapter):
             out["cuda_float32_matmul"] = "ieee"
         if os.environ.get("XLA_FLAGS"):
             out["xla_flags"] = os.environ["XLA_FLAGS"]
+        out["flax"] = _flax_version()
         return out
 
     def denormals(self, compiled: bool = False) -> dict[str, str]:

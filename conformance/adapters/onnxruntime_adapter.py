@@ -19,8 +19,9 @@ needs ``onnxscript``) and static shapes, once per input shape and path in each b
 case's parameters then replace the exported initializers (which are checked to be exactly the
 layer's weight, its transpose or its bias, else the case is exported afresh). The exporter's
 operator registry is built once per worker instead of once per export: the graphs are the
-same bytes (tests/test_onnxruntime.py), the export 4x faster. The exporter and the opset it
-wrote are recorded in the settings (``torch_onnx_export``).
+same bytes (tests/test_onnxruntime.py), the export 4x faster. The exporter and its default
+opset are recorded in the settings (``torch_onnx_export``); every exported graph is checked
+to carry that opset.
 """
 
 from __future__ import annotations
@@ -64,6 +65,15 @@ def _nodes(
         last = "y" if i == len(specs) - 1 else f"t{i}"
         nodes.append(helper.make_node(op, ins, [last], **attrs))
     return nodes
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def _export_registry_once() -> str:
@@ -149,7 +159,7 @@ class OnnxruntimeAdapter(Adapter):
         ort.set_default_logger_severity(3)
         self.ort, self.onnx, self.helper = ort, onnx, helper
         self.options: dict[str, str] = {}
-        self.exported_with = ""
+        self.export_opset = 0  # torch.onnx.export's default opset, once the settings read it
         # torch.onnx.export: exported graphs by (dtype, rank, bias, sigmoid, in, out, input
         # shape), and the graph structures (dtype, rank, bias, sigmoid, device) the provider
         # has no kernel for
@@ -174,6 +184,7 @@ class OnnxruntimeAdapter(Adapter):
             # The CUDA provider's use_tf32 option defaults to 1 (TF32 float32 GEMMs on Ampere+).
             "cuda_float32_matmul": "ieee" if precision == "highest" else "tf32",
             "torch_onnx_export": self._exporter_text(),
+            "onnxscript": _version("onnxscript"),
         }
         return out
 
@@ -313,17 +324,23 @@ class OnnxruntimeAdapter(Adapter):
 
     # -- torch.onnx.export paths ----------------------------------------------------------------
     def _exporter_text(self) -> str:
-        """Which exporter and opset ``torch.onnx.export`` uses here, measured on a 1x1 layer."""
+        """Which exporter and opset ``torch.onnx.export`` uses here (torch's default opset,
+        read without exporting; every exported graph is checked to carry it)."""
         missing = self._export_missing()
         if missing:
             return f"not available: {missing}"
         import torch
 
-        model = self._export(torch.nn.Linear(1, 1).eval(), torch.zeros(2, 1))
-        opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), "?")
+        try:
+            from torch.onnx import _constants
+
+            self.export_opset = int(_constants.ONNX_DEFAULT_OPSET)
+        except (ImportError, AttributeError, TypeError, ValueError):
+            self.export_opset = 0  # not known: recorded as such, not checked
+        opset = self.export_opset or "unknown"
         return (
             f"torch {torch.__version__} torch.onnx.export(dynamo=True) (torch.export-based, "
-            f"the default), opset {opset}, static shapes; {self.exported_with}"
+            f"the default), opset {opset}, static shapes, {_export_registry_once()}"
         )
 
     @staticmethod
@@ -341,12 +358,19 @@ class OnnxruntimeAdapter(Adapter):
     def _export(self, module: Any, x: Any) -> Any:
         import torch
 
-        self.exported_with = self.exported_with or _export_registry_once()
+        _export_registry_once()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             program = torch.onnx.export(module, (x,), dynamo=True, verbose=False)
         assert program is not None  # dynamo=True returns the ONNXProgram
-        return program.model_proto
+        model = program.model_proto
+        opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+        if self.export_opset and opset != self.export_opset:
+            raise RuntimeError(
+                f"torch.onnx.export wrote opset {opset}, not the default opset "
+                f"{self.export_opset} the settings record"
+            )
+        return model
 
     def _torch_path(self, batch: Batch, sigmoid: bool) -> PathFn:
         missing = self._export_missing()
