@@ -175,7 +175,8 @@ def test_pinned_set_is_the_baselines_versions(wf) -> None:
             pins[req.name] = req.specifier
     rows = read_rows(ROOT / "reports" / "results.json")
     versions = {r.framework: r.framework_version for r in rows if r.status != "skip"}
-    # "2.21.0 (keras 3.15.1)", "0.10.2 (jaxlib 0.10.2)", "2.13.0+cpu"
+    settings = {r.framework: r.settings for r in rows if r.status != "skip"}
+    # "2.21.0 (keras 3.15.1)", "0.10.2 (jaxlib 0.10.2)", "2.13.0+cpu", "1.32.0 (onnx 1.23.2)"
     found = {
         "torch": versions["torch"],
         "numpy": versions["numpy"],
@@ -183,7 +184,12 @@ def test_pinned_set_is_the_baselines_versions(wf) -> None:
         "keras": re.search(r"keras ([^)\s]+)", versions["tensorflow"]).group(1),  # type: ignore[union-attr]
         "jax": versions["jax"].split()[0],
         "jaxlib": re.search(r"jaxlib ([^)\s]+)", versions["jax"]).group(1),  # type: ignore[union-attr]
+        "onnxruntime": versions["onnxruntime"].split()[0],
+        "onnx": re.search(r"onnx ([^)\s]+)", versions["onnxruntime"]).group(1),  # type: ignore[union-attr]
+        "onnxscript": settings["onnxruntime"]["onnxscript"],
+        "flax": settings["jax"]["flax"],
     }
+    assert versions["keras-jax"].split()[0] == versions["keras-torch"].split()[0] == found["keras"]
     assert set(pins) == set(found)
     for name, version in found.items():
         assert pins[name].contains(version), (name, version, str(pins[name]))

@@ -1,0 +1,96 @@
+"""Reproduce one conformance result row (ROW below): rebuild the case's inputs, call
+the same API the suite called, and compare with the target the row was judged against.
+
+Needs NumPy and the row's framework only. Exit status 1 while the reported error still
+shows, 0 once it is gone. `python THIS.py FILE.npy` also saves the output there.
+"""
+
+import sys
+
+import numpy as np
+
+ROW = {
+    'case': 'shapes/odd-sizes',
+    'file': 'cases/shapes/odd-sizes.yaml',
+    'dtype': 'float64',
+    'op': 'affine',
+    'framework': 'keras-torch',
+    'framework_version': '3.15.1 (torch 2.13.0+cpu)',
+    'path': 'keras.layers.Dense(activation=None)',
+    'mode': 'eager',
+    'device': 'cpu',
+    'status': 'known',
+    'message': 'known deviation (fail): Keras 3\'s torch backend multiplies float64 in float32: ops.matmul takes its compute dtype from keras.backend.result_type, which maps every 64-bit result to 32 bits ("to be aligned with JAX\'s default", backend/common/dtypes.py), so Dense(dtype="float64") rounds x and the kernel to float32, multiplies in float32 and returns float32; a bias (ops.add) brings the result back to float64. Measured: relative errors from 2e-8 (seed example) to 1.3e-3 (cancellation in generated/normal-64x512x32), up to 7e5 times the budget; without a bias the output is float32 (15 cases). keras-jax and the TensorFlow backend keep float64. — 221 of 221 elements outside tolerance vs reference; worst at [0, 7]: got 0.5476596979900786, want 0.5476595317972417 (1496931997 ulp, 1.43e+07x its allowance)',
+    'tolerance': '2*(gamma_31(2^-53)*sum|xw| + 2^-53*(|P|+|S|)) + 33*tiny + ulp/2 (max 2.43e-14; accumulation in float64)',
+    'max_ulp': 20259230996.0,
+}
+DTYPE, DEVICE = 'float64', 'cpu'
+IN, OUT = 31, 17
+
+def round_to(a):
+    return np.asarray(a, dtype=np.float64)
+
+# Inputs: drawn from default_rng(seed) in the order input, parameter, bias, rounded to float64.
+rng = np.random.default_rng(114)
+x = round_to(rng.uniform(-1.0, 1.0, size=(13, 31)))
+W = round_to(rng.normal(0.0, 0.1796, size=(17, 31)))  # the case's weight (out, in), as written
+b = round_to(rng.uniform(-0.1, 0.1, size=(17,)))
+
+# Target: the exact result rounded to float64.
+want = np.array([-0.2923305896878596, -0.5533042168270862, 0.2686580713463793, -0.3486927168829413, -1.147066204859314, -0.038797096671792486, 0.9155019832792209, 0.5476595317972417, -0.22682569640377698, -0.45513193385663003, 0.31650415427418044, 0.05181740317719899, 1.0651353340913654, -1.3639442150781598, -1.40848298784013, 0.5485662688669816, 0.07698387600756158, 0.15756728438897105, -0.10190114283836106, -0.5699268729593985, -0.3391030090757743, 0.04657029538623663, -0.7133800872938855, 0.8603897708250062, -0.06799849324273693, 0.20429570872297306, 0.6166374468023899, 0.27566658004683703, -1.0213470309651345, -0.047356433151310315, -0.46017493852976904, -0.3737352659300898, -0.21232267847969383, -0.6067407795546199, 0.7196364468677047, 0.3699954874325592, 0.2853319552425469, 0.2791166234262097, 0.19250388870713434, 0.3325825815595427, 1.0269158610867923, 0.20654568075834123, 0.5987357817295774, 0.2854965260840945, 0.473147813599576, -0.030326989948538705, 0.1961241484382112, 0.11565827696132067, -1.1341439518744605, 0.44116396256768997, -0.010074508407980864, 1.0002986097951156, -0.24152417323087885, -0.02265815573002392, 0.01052144144084731, -0.0990764912343901, -0.9654670272168968, 0.6460074071180649, -0.47992607337301463, 0.23508482333983727, -0.2768918011452617, -0.18922605832392497, -0.18655316719750709, 0.8368818485696714, -0.3166143904863434, -0.0686681558311711, -0.16660141688006125, 0.5578779076417246, -0.5486199921650488, -0.08107271311054003, 0.0823176939759511, -0.134675518809983, -0.8640752703902853, -0.2682084545337907, 0.19465178191875332, -0.2169616753956203, -0.7977382411205182, -0.1512471107317566, -0.7713446198492893, 0.5832570619884496, 0.04056403931113217, -0.4103671263615833, 0.45750306956702025, -0.12368851997037818, -0.04836346708380828, 0.09754788674327992, 0.9274598356724394, 0.22268437112933176, -0.19029225429065735, 0.8158334414509932, 0.6895732824645848, -0.049258818371302374, 0.0753389723941088, 0.29706874647420534, 0.5581042024039609, 0.3799454365906547, -0.4071439333585493, -0.8049217689600928, -0.12423910046081225, 0.11018541185018066, 0.34400580706539924, -0.25017654852204196, 1.2477095277667845, -0.9419913482777444, -0.8481712640131973, 0.35308341636579055, -0.05654521496633714, 0.18329089731457568, 0.9954648726132385, 0.9893673267160311, 1.3946218443623923, -0.17615532835567876, -0.015043902186595067, 0.18143766257278, 1.2500457079727345, -0.6527587477401302, 0.25871696725497234, -0.3107359332969753, 0.3692090384252511, -0.24733723503919436, 0.5110358951756959, 0.31250071628236226, 0.8977457265064376, 0.11371703798723574, 0.338449927565818, -0.46240890143055774, -0.12865009205433586, -0.3909744492954513, -0.04818642975396256, -0.3166856340145104, -0.4000628326110695, -0.13964465775686097, -0.7962027531540417, 1.5761369969769263, 0.3655473767524643, -0.27099955599633074, 0.17167174856548606, -0.19774046554222163, 0.19900349849021196, 0.7048160278950987, -1.1101455809705403, -0.19030865231811583, 0.3475232149406281, 0.31128154326165863, 0.2922665615900553, -0.14432949422603553, 0.4791283333391258, -0.8899985186938956, 0.5117440655277665, -0.1056664153829986, 0.616717747969881, -0.5678920015183114, -0.5497674454881665, 0.4852237392367128, -0.3970377485565081, 0.4238600560419941, 0.13765112345764693, -0.4511917688597874, 0.46629110801988394, -0.15328350904452293, -0.4283498640230989, -0.324471227384593, 0.33467935001201576, -1.039442196817682, 0.15820019085368225, 0.829489845401132, 0.4477116983600703, 0.12019351419026265, -0.2647553527051829, 0.0904540625192579, -0.1197820181088144, 0.1612988184219838, 1.1853123701341364, 0.7085712090646382, 0.37425922167059794, 0.39305125914230665, -0.966651262415779, 0.3784639935336392, 0.034237949746322334, 1.172490802512047, -0.3369030360882175, -0.5879169285828298, 0.8444768899739354, -0.8639401599916059, 0.5928914313369101, -0.2110257037836548, 0.04333539478304566, -0.28513458617686194, 1.2745966261368689, 0.16671679856957416, -0.1474841254492402, 0.3101559933456926, -0.2848981629101015, -0.5539967514277369, -0.518682881298467, -1.0850456527829317, -0.93008268952686, 0.3392674163081986, -0.1300324179891074, -0.6212452310275411, 0.82206309927412, 0.35535314495519205, 0.14385840268742256, -0.16205574420549004, -0.3287135819465931, 0.019692498420648283, 0.4849651761649716, -0.21427294023192622, 0.03695759865390693, 0.19782080175687317, 0.04432478981719214, 0.5644862355943796, 0.22676460253625458, 0.4842748384459224, -0.25917167145143605, -0.32544065420089724, -0.10884863600675013, -0.2187271862729289, 0.1259928435607805, 0.2346108658117884, -0.6658423047511913], dtype=np.float64).reshape((13, 17))
+
+# keras-torch: the framework, and T(a) / to_numpy(y) to hand arrays over exactly.
+import os
+
+os.environ["KERAS_BACKEND"] = "torch"  # before keras is imported
+import keras
+import torch
+
+dev = "gpu:0" if DEVICE == "cuda" else "cpu:0"
+
+def T(a):  # exact: a holds values of DTYPE
+    return torch.tensor(np.ascontiguousarray(a), dtype=getattr(torch, DTYPE), device=DEVICE)
+
+def to_numpy(y):
+    return y.detach().to(torch.float64).cpu().numpy()
+
+# The path, as the suite calls it.
+x2 = x[None, :] if x.ndim == 1 else x  # Dense needs 2-D input
+with keras.device(dev):
+    layer = keras.layers.Dense(OUT, activation=None, use_bias=b is not None, dtype=DTYPE)
+    layer.build((None, IN))
+    layer.kernel.assign(T(W.T))
+    if b is not None:
+        layer.bias.assign(T(b))
+    y = layer(T(x2))
+y = y[0] if x.ndim == 1 else y
+got = to_numpy(y)
+if len(sys.argv) > 1:
+    np.save(sys.argv[1], got)
+
+
+def ordinal(a):  # float64 values in order, 1 apart; -0 and +0 are both 0
+    bits = np.ascontiguousarray(np.asarray(a).astype(np.float64)).view(np.uint64)
+    bits = bits.astype(np.uint64) >> np.uint64(0)
+    sign = (bits >> np.uint64(63)).astype(bool)
+    mag = (bits & np.uint64(9223372036854775807)).astype(np.int64)
+    return np.where(sign, -mag, mag)
+
+
+oa, ob = ordinal(got), ordinal(want)
+ua, ub = oa.astype(np.uint64), ob.astype(np.uint64)
+ulp = np.where(oa >= ob, ua - ub, ub - ua).astype(np.float64)
+special = ~(np.isfinite(got) & np.isfinite(want))
+same = (np.isnan(got) & np.isnan(want)) | (np.isinf(got) & (got == want))
+ulp = np.where(special, np.where(same, 0.0, np.inf), ulp)
+worst = np.unravel_index(int(np.argmax(ulp)), ulp.shape)
+print(f"max error {ulp.max():g} ulp at {list(map(int, worst))}: got {float(got[worst])!r}, want {float(want[worst])!r}")
+wrong_zeros = int(((got == 0) & (want == 0) & (np.signbit(got) != np.signbit(want))).sum())
+print(f"zeros of the wrong sign: {wrong_zeros}")
+REPORTED = 20259230996.0  # ulp, as the suite measured
+REPORTED_ZEROS = 0  # zeros of the wrong sign, as measured
+ulp_shows = ulp.max() >= REPORTED and ulp.max() > 0
+if ulp_shows or 0 < REPORTED_ZEROS <= wrong_zeros:
+    print("MISMATCH reproduced")
+    sys.exit(1)
+print("the reported error no longer shows")
