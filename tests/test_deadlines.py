@@ -32,13 +32,21 @@ def test_the_documented_defaults_of_the_bundled_suite() -> None:
         eager = default_limits(units, paths, 1, compiled=False)  # type: ignore[arg-type]
         compiled = default_limits(units, paths, 1, compiled=True)  # type: ignore[arg-type]
         stall[name] = eager.stall
-        assert 7 <= round(eager.total / 60) <= 9, (name, eager)
-        assert 3 * 60 <= compiled.stall <= 4 * 60, (name, compiled)
+        assert 7 <= round(eager.total / 60) <= 11, (name, eager)
+        assert 3 * 60 <= compiled.stall <= 5 * 60, (name, compiled)
         assert compiled.total > eager.total
-    assert stall == {"numpy": 60, "jax": 60, "torch": 73, "tensorflow": 73}
+    assert stall == {"numpy": 60, "jax": 95, "torch": 73, "tensorflow": 73}
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
-    said = re.search(r"on the bundled suite (\d+) s for NumPy and JAX, (\d+) s for torch", readme)
-    assert said and (int(said[1]), int(said[2])) == (stall["numpy"], stall["torch"])
+    said = re.search(
+        r"on the bundled suite (\d+) s for NumPy, (\d+) s for torch and TensorFlow, (\d+) s for JAX",
+        readme,
+    )
+    assert said
+    assert (int(said[1]), int(said[2]), int(said[3])) == (
+        stall["numpy"],
+        stall["torch"],
+        stall["jax"],
+    )
 
 
 def test_the_stall_grows_with_the_largest_batch_and_the_total_with_all_work() -> None:
@@ -50,7 +58,8 @@ def test_the_stall_grows_with_the_largest_batch_and_the_total_with_all_work() ->
     assert without.stall == STALL_MIN_S < with_large.stall
     assert without.total < with_large.total
     twice = default_limits(units, paths, 2, False)  # type: ignore[arg-type]
-    assert twice.total - TOTAL_BASE_S == 2 * (with_large.total - TOTAL_BASE_S)
+    # both are rounded to whole seconds
+    assert abs((twice.total - TOTAL_BASE_S) - 2 * (with_large.total - TOTAL_BASE_S)) <= 1
 
 
 def test_a_run_records_the_limits_it_used_and_options_override_them() -> None:
