@@ -12,9 +12,12 @@ import platform
 import socket
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from procs import cpu_busy_seconds
 
 # distribution names per package; the first one installed wins
 PACKAGES = {
@@ -107,4 +110,29 @@ def describe(root: Path) -> dict[str, Any]:
         },
         "versions": versions(),
         "git": git(root),
+    }
+
+
+def busy_share(window: float = 2.0) -> float | None:
+    """Share of the machine's CPU capacity in use over the next ``window`` seconds."""
+    a = cpu_busy_seconds()
+    time.sleep(window)
+    b = cpu_busy_seconds()
+    if a is None or b is None or b[1] <= a[1]:
+        return None
+    return (b[0] - a[0]) / (b[1] - a[1])
+
+
+def settle(max_wait: float, below: float = 0.25, window: float = 2.0) -> dict[str, Any]:
+    """Wait (at most ``max_wait`` s) until other processes use less than ``below`` of the CPU,
+    so a measurement starts on a quiet machine; says how long it waited and how busy it was."""
+    start = time.perf_counter()
+    busy = None
+    while max_wait > 0:
+        busy = busy_share(window)
+        if busy is None or busy < below or time.perf_counter() - start >= max_wait:
+            break
+    return {
+        "waited_s": round(time.perf_counter() - start, 1),
+        "busy_before": None if busy is None else round(busy, 3),
     }

@@ -8,12 +8,18 @@ the whole tree's: the peak over time of the summed resident set sizes (sampled f
 high-water mark with a label (the framework whose library it has mapped, else its command).
 A tree whose summed RSS passes ``max_rss`` is killed (the machine is shared), and says so.
 Without /proc (not Linux) the memory figures are 0.
+
+CPU time (user + sys of the tree, from ``getrusage(RUSAGE_CHILDREN)``: every process the
+command waited for) is far less disturbed by other load than wall time; ``others_busy`` is
+the share of the machine's CPU capacity that *other* processes used during the run, from
+/proc/stat (0 = the machine was ours, 0.5 = half of it was taken): a measure of the noise.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import subprocess
 import tempfile
@@ -42,6 +48,8 @@ class Measured:
     stderr: str
     per_process: list[dict[str, object]] = field(default_factory=list)
     killed_for_memory: bool = False
+    cpu_seconds: float = 0.0
+    others_busy: float | None = None
 
 
 def _children() -> dict[int, list[int]]:
@@ -186,6 +194,25 @@ class TreeSampler:
             self._thread.join()
 
 
+def cpu_busy_seconds() -> tuple[float, float] | None:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    try:
+        first = (PROC / "stat").read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return None
+    ticks = [int(v) for v in first[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    # guest time is already counted in user/nice
+    total = sum(ticks[:8])
+    return (total - idle) / hz, total / hz
+
+
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -203,6 +230,7 @@ def measure(
     """Run ``argv`` in its own session (so a timeout or ``max_rss`` kills its workers too)
     and measure it."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        cpu0, busy0 = _children_cpu(), cpu_busy_seconds()
         start = time.perf_counter()
         proc = subprocess.Popen(
             list(argv),
@@ -226,6 +254,10 @@ def measure(
             sampler.stop()
         seconds = time.perf_counter() - start
         _kill_group(proc)  # a worker left behind by a crashed parent
+        cpu, busy1 = _children_cpu() - cpu0, cpu_busy_seconds()
+        others = None
+        if busy0 and busy1 and busy1[1] > busy0[1]:
+            others = max(0.0, (busy1[0] - busy0[0] - cpu) / (busy1[1] - busy0[1]))
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
@@ -242,6 +274,8 @@ def measure(
         stderr[-keep:],
         sampler.per_process(),
         sampler.over_limit,
+        cpu,
+        others,
     )
 
 

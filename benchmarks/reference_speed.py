@@ -98,6 +98,8 @@ def measure(
         "timed_out": m.timed_out,
         "returncode": m.returncode,
         "wall_s": round(m.seconds, 3),
+        "cpu_s": round(m.cpu_seconds, 3),
+        "others_busy": None if m.others_busy is None else round(m.others_busy, 3),
         "peak_rss_bytes": m.peak_rss_bytes,
         "matmul_s": matmul_full,
         "steps": steps,

@@ -73,6 +73,7 @@ class Config:
     run_args: list[str]
     suite_timeout: float
     max_rss: int
+    settle: float
 
 
 def say(msg: str) -> None:
@@ -103,9 +104,12 @@ def run_flags() -> dict[str, bool]:
 # Measuring one suite run
 
 
-def _figures(m: Measured) -> dict[str, Any]:
+def _figures(m: Measured, settled: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "wall_s": round(m.seconds, 3),
+        "cpu_s": round(m.cpu_seconds, 3),
+        "others_busy": None if m.others_busy is None else round(m.others_busy, 3),
+        "settle": settled,
         "returncode": m.returncode,
         "timed_out": m.timed_out,
         "peak_rss_bytes": m.peak_rss_bytes,
@@ -180,21 +184,31 @@ def cold_and_warm(
 
 
 def part_imports(cfg: Config) -> dict[str, Any]:
+    """``python -c "import X"``: best of ``repeat`` wall times per framework (and its CPU)."""
     env = child_env()
     py = sys.executable
     startup = best_of([py, "-c", "pass"], cfg.repeat, cwd=ROOT, env=env)
-    secs = {
-        fw: round(best_of([py, "-c", f"import {fw}"], cfg.repeat, cwd=ROOT, env=env), 3)
-        for fw in FRAMEWORKS
-    }
+    per: dict[str, Any] = {}
+    for fw in FRAMEWORKS:
+        settled = machine.settle(cfg.settle)
+        runs = [measure([py, "-c", f"import {fw}"], cwd=ROOT, env=env) for _ in range(cfg.repeat)]
+        best = min(runs, key=lambda m: m.seconds)
+        per[fw] = {
+            **_figures(best, settled),
+            "all_wall_s": [round(m.seconds, 3) for m in runs],
+        }
+        del per[fw]["per_process"]
+    secs = {fw: per[fw]["wall_s"] for fw in FRAMEWORKS}
     slowest = max(secs, key=lambda k: secs[k])
     say("imports: " + ", ".join(f"{k} {v:.2f}s" for k, v in secs.items()))
     return {
         "repeat": cfg.repeat,
         "python_startup_s": round(startup, 3),
         "seconds": secs,
+        "runs": per,
         "slowest": slowest,
         "slowest_s": secs[slowest],
+        "slowest_cpu_s": per[slowest]["cpu_s"],
     }
 
 
@@ -206,6 +220,9 @@ def part_a(cfg: Config, flags: dict[str, bool], imports: dict[str, Any]) -> dict
         "run_args": cfg.run_args,
         "cold_ratio": round(runs["cold"]["wall_s"] / base, 3),
         "warm_ratio": round(runs["warm"]["wall_s"] / base, 3),
+        # less disturbed by other load, but not the target's measure (the run is parallel)
+        "cold_cpu_ratio": round(runs["cold"]["cpu_s"] / imports["slowest_cpu_s"], 3),
+        "warm_cpu_ratio": round(runs["warm"]["cpu_s"] / imports["slowest_cpu_s"], 3),
     }
 
 
@@ -239,7 +256,9 @@ def part_c(cfg: Config) -> dict[str, Any]:
     out: dict[str, Any] = {"size": list(cfg.reference_size), "cap_s": cfg.reference_cap}
     per: dict[str, Any] = {}
     for dtype in cfg.reference_dtypes:
+        settled = machine.settle(cfg.settle)
         r = reference_speed.measure(dtype, cfg.reference_size, cfg.reference_cap, ROOT, child_env())
+        r["settle"] = settled
         per[dtype] = r
         if r["complete"]:
             say(f"reference {dtype}: {r['reference_s']:.2f}s = {r['ratio']:.1f} x matmul")
@@ -262,8 +281,9 @@ def part_d(cfg: Config, flags: dict[str, bool], tmp: Path) -> dict[str, Any]:
         "--seed",
         str(cfg.seed),
     ]
+    settled = machine.settle(cfg.settle)
     m = measure(argv, cwd=ROOT, env=child_env(), timeout=cfg.suite_timeout, max_rss=cfg.max_rss)
-    yard = _figures(m)
+    yard = _figures(m, settled)
     try:
         yard["report"] = json.loads(m.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
@@ -278,6 +298,8 @@ def part_d(cfg: Config, flags: dict[str, bool], tmp: Path) -> dict[str, Any]:
         "suite": runs,
         "speedup_cold": round(yard["wall_s"] / runs["cold"]["wall_s"], 3),
         "speedup_warm": round(yard["wall_s"] / runs["warm"]["wall_s"], 3),
+        "speedup_cold_cpu": round(yard["cpu_s"] / runs["cold"]["cpu_s"], 3),
+        "speedup_warm_cpu": round(yard["cpu_s"] / runs["warm"]["cpu_s"], 3),
     }
 
 
@@ -329,6 +351,13 @@ def _gb(b: float) -> str:
     return f"{b / 1e9:.2f} GB"
 
 
+def _wall(r: dict[str, Any]) -> str:
+    """Wall seconds, with the CPU seconds and the share of the machine others used meanwhile."""
+    busy = r.get("others_busy")
+    others = "" if busy is None else f", others {busy:.0%}"
+    return f"{r['wall_s']:.1f} s [cpu {r['cpu_s']:.1f} s{others}]"
+
+
 def _trouble(r: dict[str, Any]) -> str:
     """What makes a run's figures a bound rather than a measurement: kills, error rows."""
     notes = []
@@ -360,19 +389,24 @@ def table(res: dict[str, Any]) -> str:
 
     if "imports" in res:
         imp = res["imports"]
-        for fw, s in imp["seconds"].items():
-            add("imports", f"python -c 'import {fw}' (best of {imp['repeat']})", f"{s:.2f} s")
+        for fw, r in imp["runs"].items():
+            add("imports", f"python -c 'import {fw}' (best of {imp['repeat']})", _wall(r))
     if "bundled" in res:
         a = res["bundled"]
         cold, warm = a["cold"], a["warm"]
         add(
             "a",
             f"bundled suite cold ({cold['rows']} rows)",
-            f"{cold['wall_s']:.1f} s" + _trouble(cold),
+            _wall(cold) + _trouble(cold),
         )
-        add("a", f"bundled suite warm ({res['cache']})", f"{warm['wall_s']:.1f} s" + _trouble(warm))
+        add("a", f"bundled suite warm ({res['cache']})", _wall(warm) + _trouble(warm))
         add_t("a", "a_cold", f"{a['cold_ratio']:.2f} x")
         add_t("a", "a_warm", f"{a['warm_ratio']:.2f} x")
+        add(
+            "a",
+            "CPU s, cold / warm vs the import's CPU s",
+            f"{a['cold_cpu_ratio']:.2f} x / {a['warm_cpu_ratio']:.2f} x",
+        )
     if "generated" in res:
         g = res["generated"]
         for n, s in g["sizes"].items():
@@ -383,7 +417,7 @@ def table(res: dict[str, Any]) -> str:
                 add(
                     "b",
                     f"{n} cases {kind}: wall, rows/s, peak RSS",
-                    f"{r['wall_s']:.1f} s, {r['rows_per_s']} rows/s, {_gb(r['peak_rss_bytes'])}"
+                    f"{_wall(r)}, {r['rows_per_s']} rows/s, {_gb(r['peak_rss_bytes'])}"
                     + _trouble(r),
                 )
         add_t("b", "b_large_warm", f"{g['large_wall_s']:.1f} s ({g['compared']})")
@@ -414,18 +448,22 @@ def table(res: dict[str, Any]) -> str:
         add(
             "d",
             f"hand-written loop, {d['cases']} cases",
-            f"{yard['wall_s']:.1f} s ({rep.get('failures', '?')} of {rep.get('checks', '?')} "
-            "checks failed)",
+            f"{_wall(yard)} ({rep.get('failures', '?')} of {rep.get('checks', '?')} checks failed)",
         )
         s = d["suite"]
-        add("d", "suite cold", f"{s['cold']['wall_s']:.1f} s" + _trouble(s["cold"]))
+        add("d", "suite cold", _wall(s["cold"]) + _trouble(s["cold"]))
         add(
             "d",
             f"suite warm ({res['cache']})",
-            f"{s['warm']['wall_s']:.1f} s" + _trouble(s["warm"]),
+            _wall(s["warm"]) + _trouble(s["warm"]),
         )
         add_t("d", "d_cold", f"{d['speedup_cold']:.2f} x")
         add_t("d", "d_warm", f"{d['speedup_warm']:.2f} x")
+        add(
+            "d",
+            "CPU s, hand-written / suite cold / warm",
+            f"{d['speedup_cold_cpu']:.2f} x / {d['speedup_warm_cpu']:.2f} x",
+        )
     widths = [max(len(row[i]) for row in lines) for i in range(5)] if lines else [0] * 5
     head = ("part", "figure", "value", "target", "")
     widths = [max(w, len(h)) for w, h in zip(widths, head, strict=True)]
@@ -492,6 +530,12 @@ def parse(argv: list[str] | None = None) -> tuple[Config, Path | None]:
         default=round(machine.ram_bytes() * 0.75 / 1e9, 1),
         help="kill a run whose process tree passes this RSS (default: 3/4 of RAM)",
     )
+    ap.add_argument(
+        "--settle",
+        type=float,
+        help="before each measurement wait up to S seconds for other processes to use < 25%% "
+        "of the CPU (default 60; quick 0)",
+    )
     ap.add_argument("--output", type=Path, help="results file (default: benchmarks/results/…)")
     a = ap.parse_args(argv)
     q = a.quick
@@ -508,6 +552,7 @@ def parse(argv: list[str] | None = None) -> tuple[Config, Path | None]:
         run_args=a.run_args.split(),
         suite_timeout=a.suite_timeout,
         max_rss=int(a.max_rss_gb * 1e9),
+        settle=a.settle if a.settle is not None else (0.0 if q else 60.0),
     )
     return cfg, a.output
 
