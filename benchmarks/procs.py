@@ -250,6 +250,9 @@ def measure(
             timed_out = True
             _kill_group(proc)
             proc.wait()
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM): leave nothing running
+            _kill_group(proc)
+            raise
         finally:
             sampler.stop()
         seconds = time.perf_counter() - start

@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -569,6 +570,8 @@ def default_output(info: dict[str, Any], cfg: Config) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     cfg, output = parse(argv)
+    # SIGTERM unwinds like Ctrl-C, so the run being measured is killed with this process
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     info = machine.describe(ROOT)
     flags = run_flags()
     res: dict[str, Any] = {
