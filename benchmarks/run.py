@@ -75,6 +75,7 @@ class Config:
     suite_timeout: float
     max_rss: int
     settle: float
+    nice: int
 
 
 def say(msg: str) -> None:
@@ -537,6 +538,13 @@ def parse(argv: list[str] | None = None) -> tuple[Config, Path | None]:
         help="before each measurement wait up to S seconds for other processes to use < 25%% "
         "of the CPU (default 60; quick 0)",
     )
+    ap.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="run every measurement at this niceness (negative needs root): on a machine "
+        "shared with other work, -5 keeps the figures closer to a quiet machine's",
+    )
     ap.add_argument("--output", type=Path, help="results file (default: benchmarks/results/…)")
     a = ap.parse_args(argv)
     q = a.quick
@@ -554,6 +562,7 @@ def parse(argv: list[str] | None = None) -> tuple[Config, Path | None]:
         suite_timeout=a.suite_timeout,
         max_rss=int(a.max_rss_gb * 1e9),
         settle=a.settle if a.settle is not None else (0.0 if q else 60.0),
+        nice=a.nice,
     )
     return cfg, a.output
 
@@ -572,6 +581,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg, output = parse(argv)
     # SIGTERM unwinds like Ctrl-C, so the run being measured is killed with this process
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if cfg.nice:
+        os.setpriority(os.PRIO_PROCESS, 0, cfg.nice)  # inherited by every measured process
     info = machine.describe(ROOT)
     flags = run_flags()
     res: dict[str, Any] = {
@@ -581,6 +592,7 @@ def main(argv: list[str] | None = None) -> int:
         "parts": list(cfg.parts),
         **info,
         "run_flags": flags,
+        "nice": cfg.nice,
         "cache": "cache" if flags["cache-dir"] else "no cache",
     }
     start = time.perf_counter()
