@@ -617,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{m['cpu_model']}, {m['cores_available']} cores, {m['ram_bytes'] / 2**30:.0f} GiB; "
         f"git {res['git']['revision'][:10]}{' (dirty)' if res['git']['dirty'] else ''}; "
         f"{res['cache']}; load {m['load_at_start']} -> {m['load_at_end']}"
+        + (f"; nice {cfg.nice}" if cfg.nice else "")
     )
     print(table(res))
     print(f"wrote {out}")
