@@ -11,6 +11,8 @@ For each process (the parent, then each worker named by its adapter) and each th
 the seconds per phase: the functions called by the suite's own anchor frames (``run`` in the
 runner, ``main`` in the worker, ``Adapter.run`` per batch, ``precompute``/``reference`` for the
 exact reference), nested, and the top functions by self time (the leaf frame).
+``--focus NAME`` prints, for the samples whose stack has a frame containing NAME (e.g.
+``load_cases`` or ``_apply_specials``), the leaf functions and the functions NAME calls.
 """
 
 from __future__ import annotations
@@ -167,6 +169,29 @@ def report(procs: dict[str, Process], rate: float, top: int, depth: int) -> str:
     return "\n".join(lines)
 
 
+def focus(path: Path, name: str, rate: float, top: int) -> str:
+    """Leaf functions and direct callees of the frames containing ``name``."""
+    leaves: Counter[str] = Counter()
+    callees: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread ("))]
+        hits = [i for i, f in enumerate(frames) if name in f]
+        if not count.isdigit() or not hits:
+            continue
+        n = int(count)
+        total += n
+        leaves[_short(frames[-1])] += n
+        i = hits[-1]
+        callees[_short(frames[i + 1]) if i + 1 < len(frames) else "(self)"] += n
+    out = [f"{total / rate:.1f} s in stacks through {name!r}", "  calls:"]
+    out += [f"    {n / rate:7.1f} s  {f}" for f, n in callees.most_common(top)]
+    out.append("  leaf functions:")
+    out += [f"    {n / rate:7.1f} s  {f}" for f, n in leaves.most_common(top)]
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -175,7 +200,12 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=100.0, help="the --rate it was recorded at")
     ap.add_argument("--top", type=int, default=12, help="leaf functions per thread")
     ap.add_argument("--depth", type=int, default=3, help="nesting levels of phases")
+    ap.add_argument("--focus", action="append", default=[], metavar="NAME", help="see above")
     args = ap.parse_args()
+    if args.focus:
+        for name in args.focus:
+            print(focus(args.raw, name, args.rate, args.top))
+        return
     print(report(parse(args.raw), args.rate, args.top, args.depth))
 
 

@@ -168,3 +168,60 @@ def test_handwritten_loop_checks_every_path() -> None:
     # torch, Keras (2 layers), JAX, NumPy: affine and sigmoid each
     assert rep["cases"] == 3 and rep["checks"] == 3 * 8
     assert rep["failures"] == 0, rep["first_failure"]
+
+
+RAW = (
+    'process 10:"python -m conformance run";thread (10): MainThread;<module> (x.py:1);'
+    "main (conformance/commands/run.py:5);run (conformance/runner.py:9);"
+    "load_cases (conformance/cases.py:3);read_text (pathlib.py:1) 30\n"
+    'process 10:"python -m conformance run";thread (10);<module> (x.py:1);'
+    "main (conformance/commands/run.py:5);run (conformance/runner.py:9);"
+    "join (threading.py:4) 50\n"
+    'process 10:"python -m conformance run";process 11:"python -m conformance.worker";'
+    "thread (11): MainThread;main (conformance/worker.py:2);"
+    "TorchAdapter.setup (conformance/adapters/torch_adapter.py:5);"
+    "_find_and_load (<frozen importlib._bootstrap>:1) 40\n"
+    'process 10:"python -m conformance run";process 11:"python -m conformance.worker";'
+    "thread (11): MainThread;main (conformance/worker.py:2);"
+    "TorchAdapter.run (conformance/adapters/base.py:7);"
+    "TorchAdapter.dense_paths.<locals>.nn_linear (conformance/adapters/torch_adapter.py:9);"
+    "forward (torch/nn/modules/linear.py:1) 20\n"
+)
+
+
+def test_profile_summary_attributes_samples_to_phases(tmp_path: Path) -> None:
+    prof = bench_module("profile_summary")
+    raw = tmp_path / "prof.txt"
+    raw.write_text(RAW, encoding="utf-8")
+    procs = prof.parse(raw)
+    parent, worker = procs["10"], procs["11"]
+    assert worker.label == "torch" and parent.label == ""
+    # "thread (10): MainThread" and "thread (10)" are one thread
+    (main,) = parent.threads.values()
+    assert main.samples == 80
+    assert main.phases[("run (conformance/runner.py)", "load_cases (conformance/cases.py)")] == 30
+    (wmain,) = worker.threads.values()
+    assert wmain.phases[("TorchAdapter.setup (conformance/adapters/torch_adapter.py)",)] == 40
+    text = prof.report(procs, rate=10, top=3, depth=3)
+    assert "worker: torch" in text and "8.0 s" in text and "3.0 s  37.5%" in text
+    assert "4.0 s  66.7%  TorchAdapter.setup" in text
+    focus = prof.focus(raw, "load_cases (", rate=10, top=3)
+    assert focus.startswith("3.0 s") and "read_text (pathlib.py)" in focus
+
+
+@pytest.mark.slow
+def test_phases_times_every_step_of_a_run(tmp_path: Path) -> None:
+    gen = bench_module("gen_cases")
+    gen.write(tmp_path / "cases", gen.specs(6, seed=1))
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "phases.py"), str(tmp_path / "cases"), "--framework",
+         "numpy", "--format", "json", "--report-dir", str(tmp_path / "r")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    err = done.stderr
+    for phase in ("load cases", "plan batches", "reference (6 calls)", "wait for numpy",
+                  "write reports", "-- worker numpy", "6 batches", "start, imports"):  # fmt: skip
+        assert phase in err, phase
+    assert "not hooked" not in err
+    assert json.loads((tmp_path / "r" / "results.json").read_text())  # the run itself ran
