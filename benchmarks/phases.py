@@ -15,10 +15,12 @@ that phase. Pair it with ``profile_summary.py`` for the functions inside each ph
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -53,35 +55,41 @@ def timed(owner: Any, name: str, label: str | Callable[..., str]) -> None:
     setattr(owner, name, wrapper)
 
 
+def _dtype_of(*args: Any) -> str:
+    """The dtype of a reference call: ``_reference(arrays)`` or ``_reference(dtype, ...)``."""
+    first = args[0] if args else None
+    return first if isinstance(first, str) else str(getattr(first, "dtype", "?"))
+
+
 def install() -> None:
     from conformance import report, runner
+    from conformance import worker as worker_mod
 
     timed(runner, "load_cases", "load cases")
     timed(runner, "plan", "plan batches")
     timed(runner, "_rows_for", "build rows")
-    timed(runner, "_init_rows", "build rows")
+    for name in ("init_rows", "_init_rows"):
+        if hasattr(runner, name):
+            timed(runner, name, "build rows")
     timed(runner, "_keep_reference", "build rows")
-
-    def ref_label(dtype: str, *a: Any, **k: Any) -> str:
-        return f"reference {dtype}"
 
     orig_ref = getattr(runner, "_reference", None)
     if orig_ref is None:
         MISSING.append("conformance.runner._reference")
     else:
 
-        def reference(dtype: str, *a: Any, **k: Any) -> Any:
+        def reference(*args: Any, **kwargs: Any) -> Any:
             start = now()
             try:
-                return orig_ref(dtype, *a, **k)
+                return orig_ref(*args, **kwargs)
             finally:
-                REF_BY_DTYPE[dtype].append(now() - start)
+                REF_BY_DTYPE[_dtype_of(*args)].append(now() - start)
                 SPANS.append((threading.current_thread().name, "reference", start, now()))
 
         runner._reference = reference  # type: ignore[attr-defined]
-    w = getattr(runner, "_Worker", None)
+    w = getattr(runner, "_Worker", None) or getattr(worker_mod, "WorkerProcess", None)
     if w is None:
-        MISSING.append("conformance.runner._Worker")
+        MISSING.append("conformance.worker.WorkerProcess")
     else:
         timed(w, "start", lambda self: f"start worker {self.run.name}")
         timed(w, "wait_inits", lambda self: f"wait for {self.run.name}'s init draws")
@@ -103,9 +111,11 @@ def install() -> None:
             return out
 
         w.join = join
-    orig_receive = getattr(runner, "receive", None)
+    # the reader threads call ``receive`` from the module that defines the worker class
+    home = runner if hasattr(runner, "_Worker") else worker_mod
+    orig_receive = getattr(home, "receive", None)
     if orig_receive is None:
-        MISSING.append("conformance.runner.receive")
+        MISSING.append(f"{home.__name__}.receive")
     else:
 
         def receive(stream: Any) -> Any:
@@ -115,7 +125,7 @@ def install() -> None:
                 MESSAGES[who].append((str(msg[0]), now()))
             return msg
 
-        runner.receive = receive  # type: ignore[attr-defined]
+        home.receive = receive  # type: ignore[attr-defined]
     timed(report, "write", "write reports")
     timed(report, "console_summary", "console summary")
 
@@ -134,7 +144,10 @@ def _merge(spans: list[tuple[float, float]]) -> float:
 
 
 def timeline(total: float) -> str:
-    lines = [f"total wall {total:.2f} s (in-process; interpreter start-up before this excluded)"]
+    lines = [
+        f"total wall {total:.2f} s since this script's first line (interpreter start-up "
+        "excluded); every time below is on the same clock"
+    ]
     by_thread: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(
         lambda: defaultdict(list)
     )
@@ -196,14 +209,20 @@ def main() -> int:
     install()
     from conformance.cli import main as cli_main
 
+    code = 2
     with tempfile.TemporaryDirectory() as tmp:
         if "--report-dir" not in args:
             args += ["--report-dir", tmp]
-        start = now()
-        code = cli_main(["run", *args])
-        total = now() - start
+        try:
+            code = cli_main(["run", *args])
+        except BaseException:
+            traceback.print_exc()
+        total = now()
     print(timeline(total), file=sys.stderr)
-    return code
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # a run that raised may leave worker timers (non-daemon threads) behind: do not wait
+    os._exit(code)
 
 
 if __name__ == "__main__":

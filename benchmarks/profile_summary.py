@@ -30,6 +30,7 @@ ANCHORS = (
     ("precompute", "conformance/runner.py"),
     ("_reference", "conformance/runner.py"),
     ("reference", "conformance/reference.py"),
+    ("reference", "conformance/reference/__init__.py"),
     ("main", "conformance/worker.py"),
     (".run", "conformance/adapters/base.py"),
     (".dense_paths", "_adapter.py"),

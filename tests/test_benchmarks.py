@@ -13,7 +13,7 @@ from types import ModuleType
 
 import pytest
 
-from conformance.cases import load_cases
+from conformance.loader import load_cases
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
