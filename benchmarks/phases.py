@@ -62,20 +62,25 @@ def _dtype_of(*args: Any) -> str:
 
 
 def install() -> None:
-    from conformance import report, runner
+    from conformance import report, runner, wire
     from conformance import worker as worker_mod
 
     timed(runner, "load_cases", "load cases")
     timed(runner, "plan", "plan batches")
-    timed(runner, "_rows_for", "build rows")
-    for name in ("init_rows", "_init_rows"):
-        if hasattr(runner, name):
-            timed(runner, name, "build rows")
+    timed(runner, "init_rows", "build rows")
     timed(runner, "_keep_reference", "build rows")
+    run_cls = getattr(runner, "_Run", None)
+    if run_cls is None:
+        MISSING.append("conformance.runner._Run")
+    else:
+        timed(run_cls, "draw", "wait for the init draws")
+        timed(run_cls, "_judge_batch", "judge batches")
+        timed(run_cls, "collect", "collect results")
+        timed(run_cls, "result", "build the result")
 
-    orig_ref = getattr(runner, "_reference", None)
+    orig_ref = getattr(runner, "reference", None)
     if orig_ref is None:
-        MISSING.append("conformance.runner._reference")
+        MISSING.append("conformance.runner.reference")
     else:
 
         def reference(*args: Any, **kwargs: Any) -> Any:
@@ -86,46 +91,39 @@ def install() -> None:
                 REF_BY_DTYPE[_dtype_of(*args)].append(now() - start)
                 SPANS.append((threading.current_thread().name, "reference", start, now()))
 
-        runner._reference = reference  # type: ignore[attr-defined]
-    w = getattr(runner, "_Worker", None) or getattr(worker_mod, "WorkerProcess", None)
+        runner.reference = reference  # type: ignore[attr-defined]
+    w = getattr(worker_mod, "WorkerProcess", None)
     if w is None:
         MISSING.append("conformance.worker.WorkerProcess")
-    else:
-        timed(w, "start", lambda self: f"start worker {self.run.name}")
-        timed(w, "wait_inits", lambda self: f"wait for {self.run.name}'s init draws")
-        timed(w, "send_batches", lambda self, *_: f"send batches to {self.run.name}")
-        timed(w, "join", lambda self: f"wait for {self.run.name} to finish")
-        orig_read_all = w._read_all
+        return
+    timed(w, "start", lambda self: f"start worker {self.name}")
+    timed(w, "send_batches", lambda self, *_: f"send batches to {self.name}")
+    orig_read_all = w._read_all
 
-        def read_all(self: Any) -> None:
-            _local.worker = self.run.name
-            MESSAGES[self.run.name].append(("started", now()))
-            orig_read_all(self)
+    def read_all(self: Any) -> None:
+        _local.worker = self.name
+        MESSAGES[self.name].append(("started", now()))
+        orig_read_all(self)
 
-        w._read_all = read_all
-        orig_join = w.join
+    w._read_all = read_all
+    orig_reap = w._reap
 
-        def join(self: Any) -> Any:
-            out = orig_join(self)
-            MESSAGES[self.run.name].append(("exited", now()))
-            return out
+    def reap(self: Any) -> Any:
+        out = orig_reap(self)
+        MESSAGES[self.name].append(("exited", now()))
+        return out
 
-        w.join = join
-    # the reader threads call ``receive`` from the module that defines the worker class
-    home = runner if hasattr(runner, "_Worker") else worker_mod
-    orig_receive = getattr(home, "receive", None)
-    if orig_receive is None:
-        MISSING.append(f"{home.__name__}.receive")
-    else:
+    w._reap = reap
+    orig_read = wire.read
 
-        def receive(stream: Any) -> Any:
-            msg = orig_receive(stream)
-            who = getattr(_local, "worker", None)
-            if who:
-                MESSAGES[who].append((str(msg[0]), now()))
-            return msg
+    def read(stream: Any) -> Any:
+        msg = orig_read(stream)
+        who = getattr(_local, "worker", None)
+        if who:
+            MESSAGES[who].append((str(msg.kind), now()))
+        return msg
 
-        home.receive = receive  # type: ignore[attr-defined]
+    wire.read = read  # type: ignore[assignment]
     timed(report, "write", "write reports")
     timed(report, "console_summary", "console summary")
 
