@@ -220,7 +220,7 @@ def test_phases_times_every_step_of_a_run(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     err = done.stderr
-    for phase in ("load cases", "plan batches", "reference (6 calls)", "wait for numpy",
+    for phase in ("load cases", "plan batches", "reference (6 calls)", "collect results",
                   "write reports", "-- worker numpy", "6 batches", "start, imports"):  # fmt: skip
         assert phase in err, phase
     assert "not hooked" not in err
