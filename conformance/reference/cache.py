@@ -57,7 +57,8 @@ class ReferenceCache:
     """Reference results on disk under ``root/reference``."""
 
     def __init__(self, root: Path, size_limit: int = SIZE_LIMIT) -> None:
-        self.dir = Path(root) / "reference"
+        self.root = Path(root)  # the cache directory; other caches live beside "reference"
+        self.dir = self.root / "reference"
         self.size_limit = size_limit
         self._lock = threading.Lock()
         self._written = 0
