@@ -97,7 +97,7 @@ def install() -> None:
         MISSING.append("conformance.worker.WorkerProcess")
         return
     timed(w, "start", lambda self: f"start worker {self.name}")
-    timed(w, "send_batches", lambda self, *_: f"send batches to {self.name}")
+    timed(w, "send_batches", lambda self, *_, **__: f"send batches to {self.name}")
     orig_read_all = w._read_all
 
     def read_all(self: Any) -> None:
