@@ -7,8 +7,10 @@ The report's environment header reads the CPU model from :func:`cpu_info` too.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +56,25 @@ def cpu_info() -> dict[str, str]:
         out["cpu_flags"] = " ".join(f for f in _FLAGS if f in flags) or "(none of interest)"
     out["cpu_count"] = str(os.cpu_count())
     return out
+
+
+def machine_key() -> str:
+    """A short digest of what compiled machine code depends on: the CPU model, every CPU flag,
+    the architecture and the Python version. Compiled-program caches are kept per key, so a
+    cache directory shared between machines (a network home) never hands one CPU's code to
+    another."""
+    h = hashlib.sha256(f"{platform.machine()} {sys.version}".encode())
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                key = line.partition(":")[0].strip()
+                if key in ("model name", "Hardware", "flags", "Features", "CPU part"):
+                    h.update(line.encode())
+                elif not line.strip():
+                    break  # the first processor's entry is enough
+    except OSError:
+        h.update(platform.processor().encode())
+    return h.hexdigest()[:16]
 
 
 def thread_pools() -> dict[str, str]:

@@ -18,6 +18,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from . import casecache
 from . import dtypes as D
 from .cases import PARAM_PINS, Case, Source
 from .checks import case_problems
@@ -28,7 +29,7 @@ from .limits import MAX_ARRAY_ELEMENTS, MAX_BATCH_DIMS, MAX_MACS
 from .literals import Literal, parse_literal
 from .registry import default_init_layouts
 from .schema import CASE_SCHEMA
-from .yamlio import line_of
+from .yamlio import decode, line_of, loads, read_bytes
 from .yamlio import load as load_yaml
 
 _VALIDATOR = Draft202012Validator(CASE_SCHEMA)
@@ -93,17 +94,25 @@ def load_cases(
     cases: list[Case] = []
     errors: list[CaseError] = []
     seen: dict[str, str] = {}
+    layouts = default_init_layouts() if init_layouts is None else init_layouts
+    store = casecache.current()
     for file, root in discover(paths):
         disp = display_path(file)
         if not file.exists():
             errors.append(CaseError(disp, None, "", "no such file"))
             continue
         try:
-            case = load_case(file, root, disp, init_layouts)
+            data = read_bytes(file, disp)
         except CaseError as exc:
             errors.append(exc)
             continue
-        problems = case_problems(case) if check else []
+        got = _cached_load(store, data, file, root, disp, layouts, check)
+        if got.error is not None:
+            errors.append(got.error)
+            continue
+        case = got.case
+        assert case is not None
+        problems = got.problems if check else None
         if problems:
             errors.extend(problems)
             continue
@@ -122,6 +131,35 @@ def load_cases(
     return cases, errors
 
 
+def _cached_load(
+    store: casecache.CaseCache | None,
+    data: bytes,
+    file: Path,
+    root: Path,
+    disp: str,
+    layouts: Mapping[str, str],
+    check: bool,
+) -> casecache.Entry:
+    """The file's case or error, and with ``check`` its problems: from the case cache when it
+    has them (:mod:`conformance.casecache`), else loaded and checked (and stored)."""
+    key = store.key(data, disp, default_id(file, root), layouts) if store is not None else ""
+    hit = store.load(key) if store is not None else None
+    if hit is not None and (hit.error is not None or not check or hit.problems is not None):
+        return hit
+    if hit is not None and hit.case is not None:
+        entry = hit  # loaded before without the checks
+    else:
+        try:
+            entry = casecache.Entry(load_case(file, root, disp, layouts, data), None, None)
+        except CaseError as exc:
+            entry = casecache.Entry(None, exc, None)
+    if check and entry.case is not None:
+        entry.problems = case_problems(entry.case)
+    if store is not None:
+        store.store(key, entry)
+    return entry
+
+
 def _path_str(path: Sequence[Any]) -> str:
     out = ""
     for p in path:
@@ -130,11 +168,16 @@ def _path_str(path: Sequence[Any]) -> str:
 
 
 def load_case(
-    file: Path, root: Path, disp: str | None = None, init_layouts: Mapping[str, str] | None = None
+    file: Path,
+    root: Path,
+    disp: str | None = None,
+    init_layouts: Mapping[str, str] | None = None,
+    data: bytes | None = None,
 ) -> Case:
-    """One case file, checked by the schema and the loader (not against the reference)."""
+    """One case file, checked by the schema and the loader (not against the reference);
+    ``data``: its bytes, when they have been read already."""
     disp = disp or display_path(file)
-    doc = load_yaml(file, disp)
+    doc = load_yaml(file, disp) if data is None else loads(decode(data, disp), disp)
     if doc is None:
         raise CaseError(disp, 1, "", "empty case file")
     if not isinstance(doc, dict):

@@ -8,10 +8,13 @@ killed by the watchdog (:mod:`conformance.deadlines`) yields ``error`` rows, say
 ended, for its own unfinished work only.
 
 A run has modes (eager, compiled) and devices (cpu, cuda); each framework gets only the
-batches its adapter can run (docs/native.md). Cases with ``params.init`` need a first phase:
-every worker starts (imports in parallel), the worker of the adapter that declares the init
-kind (``Adapter.init_kinds``) draws the parameters, and only then are the batches built — with
-the drawn arrays, exact in the case dtype — and sent to every worker.
+batches its adapter can run (docs/native.md). Every worker starts at once (imports in
+parallel) and is sent, at once, every batch whose cases need no draw. Cases with
+``params.init`` wait for the worker of the adapter that declares the init kind
+(``Adapter.init_kinds``) to draw their parameters (it draws before it runs any batch); their
+batches are then built — with the drawn arrays, exact in the case dtype — and sent to every
+worker as the last ones. Which batch a case lands in never changes its numbers: each case is
+computed alone, at its own shape.
 
 Everything arrives on one event queue — worker messages, references — and is handled in this
 thread: a batch's rows are judged as soon as its results and its cases' references are in,
@@ -49,6 +52,7 @@ from .cases import Arrays, Case
 from .checks import pin_errors
 from .deadlines import default_limits
 from .errors import CaseError, UsageError
+from .host import machine_key
 from .interrupts import RunInterrupted, signum_of
 from .judge import base_row, init_rows, judge
 from .loader import load_cases
@@ -56,6 +60,7 @@ from .outputs import INPUTS_MAX, Inputs, OutputStore
 from .planning import DEVICES, MODES, Unit, expand, plan, wanted
 from .progress import Progress, as_progress
 from .reference import Reference, reference
+from .reference import cache as refcache
 from .registry import init_owners, load_class, select
 from .results import INTERRUPTED, Row, RowStream, never_ran
 from .rowplan import RunShape
@@ -100,6 +105,9 @@ class RunOptions:
         }
         if self.matmul_precision:
             out["matmul_precision"] = self.matmul_precision
+        store = refcache.current()
+        if store is not None:  # compiled programs are cached beside the references
+            out["cache_dir"] = str(store.root.absolute() / "compiled" / machine_key())
         return out
 
 
@@ -128,8 +136,9 @@ def run(options: RunOptions, progress: Progress | Callable[[str], None] | None =
     state = _Run(options, as_progress(progress))
     try:
         state.start()
+        state.send_ready()
         state.draw()
-        state.plan()
+        state.send_drawn()
         state.collect()
     except KeyboardInterrupt as exc:
         signum = signum_of(exc)
@@ -191,6 +200,10 @@ class _Run:
             RunShape.of(self.chosen, self.known, self.modes, self.devices),
         )
         self.wanted = wanted(self.cases, o.dtypes)
+        # every unit in the run's order; each is replaced by its planned self when its batches
+        # are built (init cases: once their parameters are drawn)
+        self.units = [Unit(case, dtype, None) for case, dtype in self.wanted]
+        self.unit_of = {(u.case.id, u.dtype): i for i, u in enumerate(self.units)}
 
     # -- phase 0: stream, references, workers
 
@@ -217,7 +230,7 @@ class _Run:
         # op: init rows say whether the pins reproduce there.
         needed = dict(self.chosen)
         for case, dtype in self.wanted:
-            if case.init is not None and case.kind == "dense":
+            if case.init is not None and _needs_draw(case):
                 owner = self.owners[case.init]
                 needed.setdefault(owner.name, owner.spec)  # draws only when not in this run
                 request = InitRequest(
@@ -264,9 +277,33 @@ class _Run:
             stall=o.stall_timeout if o.stall_timeout is not None else auto.stall,
         )
 
-    # -- phase 1: framework-native draws
+    # -- phase 1: the batches that need no draw go out at once; the owners draw meanwhile
+
+    def send_ready(self) -> None:
+        """Plan and send every batch whose cases need no init draw: workers that draw nothing
+        start on them at once, the owners after their draws."""
+        for name in self.chosen:
+            fw, table = self.runs[name], self.tables[name]
+            total = sum(
+                sum(p.kind == u.case.kind for p in table) * len(self._slots_of(fw))
+                for u in self.units
+            )
+            self.show.planned(name, total)
+            self.done[name] = 0
+            if fw.skip:
+                for i, u in enumerate(self.units):
+                    for c, (mode, device) in self._slots_of(fw):
+                        self._emit(
+                            (i, self.fw_index[name], c),
+                            self._status_rows(u, name, mode, device, "skip", fw.skip),
+                        )
+                self.show.finished(name, f"skipped: {fw.skip}")
+        ready = [c for c in self.cases if not _needs_draw(c)]
+        self._send_wave(plan(ready, self.options.dtypes, self.modes, self.devices), last=False)
 
     def draw(self) -> None:
+        """Wait for the owners' draws (answers to the batches already sent are judged as
+        they come)."""
         waiting = {name for name in self.requests if name in self.workers}
         while waiting:
             w, msg = self._next()
@@ -276,9 +313,9 @@ class _Run:
         if self.requests:
             self.show.message(f"init draws done in {time.perf_counter() - self.t0:.1f} s")
 
-    # -- phase 2: batches (every mode x device) with the drawn parameters, to every worker
+    # -- phase 2: the init cases' batches, with the drawn parameters
 
-    def plan(self) -> None:
+    def send_drawn(self) -> None:
         draws: dict[tuple[str, str], InitResult] = {}
         for name, reqs in self.requests.items():
             fw = self.runs[name]
@@ -292,17 +329,27 @@ class _Run:
             for kind, own in self.owners.items()
             if own.name in self.runs and self.runs[own.name].skip
         }
+        drawn = [c for c in self.cases if _needs_draw(c)]
         o = self.options
-        self.units, self.batches = plan(
-            self.cases, o.dtypes, self.modes, self.devices, draws, init_blocked
-        )
+        wave = plan(drawn, o.dtypes, self.modes, self.devices, draws, init_blocked)
+        self._send_wave(wave, last=True)
+        self.ref_jobs.put(None)  # no more references to compute
         self.show.message(
             f"{len(self.cases)} cases, {len(self.units)} case/dtype units in "
             f"{len(self.batches)} batches (modes {', '.join(self.modes)}; devices "
             f"{', '.join(self.devices)})"
         )
-        self.unit_of = {(u.case.id, u.dtype): i for i, u in enumerate(self.units)}
-        for i, u in enumerate(self.units):
+
+    def _send_wave(self, wave: tuple[list[Unit], list[Batch]], last: bool) -> None:
+        """Take planned units and batches into the run (in the run's unit order, batch indices
+        after those already sent), emit the rows known without running, send the batches."""
+        units, batches = wave
+        offset = len(self.batches)
+        self.batches.extend(batches)
+        for u in units:
+            i = self.unit_of[(u.case.id, u.dtype)]
+            u.slots = {k: (b + offset, pos) for k, (b, pos) in u.slots.items()}
+            self.units[i] = u
             for b, _slot in u.slots.values():
                 self.members.setdefault(b, []).append(i)
             key = (u.case.id, u.dtype)
@@ -312,45 +359,34 @@ class _Run:
                 arrays = u.arrays
                 assert arrays is not None
                 self.ref_jobs.put((key, functools.partial(_given, arrays)))
-        self.ref_jobs.put(None)  # no more references to compute
-
-        for name in self.chosen:
-            fw, table = self.runs[name], self.tables[name]
-            total = sum(
-                sum(p.kind == u.case.kind for p in table) * len(self._slots_of(fw))
-                for u in self.units
-            )
-            self.show.planned(name, total)
-            self.done[name] = 0
-        for i, u in enumerate(self.units):
             drew = self.owners[u.case.init].name if u.case.init is not None else ""
             if drew in self.chosen:
                 self._emit((i, -1, 0), init_rows(u, self.runs[drew]))
             for name in self._pin_drawers(u.case) if drew else []:
                 self._emit((i, -1, 0), init_rows(_drawn_by(u, self.runs[name]), self.runs[name]))
+            if u.blocked is None:
+                continue
+            status, why = u.blocked
             for name in self.chosen:
                 fw = self.runs[name]
-                if fw.skip or u.blocked is not None:
-                    status, why = ("skip", fw.skip) if fw.skip else u.blocked  # type: ignore[misc]
-                    for c, (mode, device) in self._slots_of(fw):
-                        self._emit(
-                            (i, self.fw_index[name], c),
-                            self._status_rows(u, name, mode, device, status, why),
-                        )
-        for name in self.chosen:
-            if self.runs[name].skip:
-                self.show.finished(name, f"skipped: {self.runs[name].skip}")
+                if fw.skip:
+                    continue  # its rows are skip rows already
+                for c, (mode, device) in self._slots_of(fw):
+                    self._emit(
+                        (i, self.fw_index[name], c),
+                        self._status_rows(u, name, mode, device, status, why),
+                    )
         for name, w in self.workers.items():
             mine = [
-                (i, b)
-                for i, b in enumerate(self.batches)
+                (offset + j, b)
+                for j, b in enumerate(batches)
                 if name in self.chosen
                 and b.mode in self.runs[name].modes
                 and b.device in self.runs[name].devices
             ]
-            self.sent[name] = [i for i, _ in mine]
-            w.send_batches(mine)
-            if name in self.exited:  # it ended in phase 1: nothing will answer
+            self.sent.setdefault(name, []).extend(i for i, _ in mine)
+            w.send_batches(mine, last=last)
+            if name in self.exited:  # it has ended already: nothing will answer
                 self._fail_unanswered(name)
 
     def _pin_drawers(self, case: Case) -> list[str]:
@@ -643,6 +679,11 @@ def _drawn_by(u: Unit, fw: FrameworkRun) -> Unit:
         status = "skip" if got is not None and got.skip else "error"
         return replace(u, blocked=(status, f"init: {u.case.init}: {why}"), drawn=None)
     return replace(u, blocked=None, drawn=got)
+
+
+def _needs_draw(case: Case) -> bool:
+    """Whether the case's parameters are drawn by a framework in the run's first phase."""
+    return case.init is not None and case.kind == "dense"
 
 
 def _given(arrays: Arrays) -> Arrays:

@@ -11,10 +11,13 @@ Protocol (frames of :mod:`conformance.wire`: pickles to the worker, JSON and pla
 2. worker -> parent: ``hello`` (version, settings), then ``init`` per request and
    ``inits_done`` (phase 1: framework-native parameter draws); with compiled mode on, then
    ``settings`` (compiled-mode denormal behaviour); ``fatal`` when the adapter cannot start;
-3. parent -> worker: ``{"batches": [(index, Batch), ...]}`` (built once every draw is known);
+3. parent -> worker: ``{"batches": [(index, Batch), ...]}``, one or more times: the batches
+   that need no init draw at once, those of the init cases once their draws are in; the parent
+   closes the stream after the last;
 4. worker -> parent: ``tick`` (batch, path, items done; when a path starts and at most every
    :data:`TICK_S` between items), and per batch ``batch`` (results), ``batch_error`` or
-   ``batch_skip``; then ``done``.
+   ``batch_skip``, in the order sent; ``done`` once the stream is closed and every batch
+   answered.
 
 Anything the framework prints goes to stderr (kept, bounded, for the exit description), so it
 cannot corrupt the stream. Each worker leads its own process group: the parent's Ctrl-C does
@@ -145,28 +148,34 @@ def main() -> int:
             late = {"denormals_compiled": f"not measured ({_one_line(exc)})"}
         if late:
             wire.send(proto, "settings", settings={str(k): str(v) for k, v in late.items()})
-    try:
-        batches = wire.receive_pickle(sys.stdin.buffer)["batches"]
-    except EOFError:
-        batches = []
     ticks = _takes_progress(adapter.run)
-    for index, batch in batches:
+    while True:
         try:
-            ticker = _Ticker(proto, index)
-            got = adapter.run(batch, progress=ticker) if ticks else adapter.run(batch)
-            if not isinstance(got, list | tuple):
-                raise TypeError(f"run() returned a {type(got).__name__}, not a list")
-            results = [wire.path_result_fields(pr) for pr in got]
-        except SkipBatch as exc:
-            wire.send(proto, "batch_skip", batch=index, reason=str(exc))
-            continue
-        except Exception as exc:
-            wire.send(proto, "batch_error", batch=index, message=_one_line(exc), traceback=_tb())
-            continue
-        wire.send(proto, "batch", batch=index, results=results)
+            batches = wire.receive_pickle(sys.stdin.buffer)["batches"]
+        except EOFError:
+            break  # the parent sent its last batches
+        for index, batch in batches:
+            _run_batch(proto, adapter, index, batch, ticks)
     wire.send(proto, "done")
     sys.stderr.flush()
     os._exit(0)  # skip the frameworks' slow (sometimes hanging) teardown
+
+
+def _run_batch(proto: BinaryIO, adapter: Any, index: int, batch: Batch, ticks: bool) -> None:
+    """Run one batch and send its answer (results, a skip or an error)."""
+    try:
+        ticker = _Ticker(proto, index)
+        got = adapter.run(batch, progress=ticker) if ticks else adapter.run(batch)
+        if not isinstance(got, list | tuple):
+            raise TypeError(f"run() returned a {type(got).__name__}, not a list")
+        results = [wire.path_result_fields(pr) for pr in got]
+    except SkipBatch as exc:
+        wire.send(proto, "batch_skip", batch=index, reason=str(exc))
+        return
+    except Exception as exc:
+        wire.send(proto, "batch_error", batch=index, message=_one_line(exc), traceback=_tb())
+        return
+    wire.send(proto, "batch", batch=index, results=results)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -247,11 +256,13 @@ class WorkerProcess:
         self._lock = threading.Lock()
         self._started = 0.0
         self._last = 0.0  # monotonic time of the last answer
-        #: setup (until hello), inits (until inits_done), then idle until the batches are
-        #: sent, batches, done; the stall clock runs in every stage but idle and done
+        #: setup (until hello), inits (until inits_done), batches, done; the stall clock runs
+        #: while it owes an answer (:meth:`_owes`)
         self._stage = "setup"
         self._where = ""  # in the batches stage: the batch and path it is in
-        self._batches_sent = False
+        self._closed = False  # the last batches were sent
+        self._outbox: queue.Queue[tuple[Any, bool]] = queue.Queue()
+        self._writer: threading.Thread | None = None
         self._killed = ""  # why this side killed it
         self._by_watchdog = False
         self._reaped = False
@@ -281,17 +292,25 @@ class WorkerProcess:
         self.thread = threading.Thread(target=self._read_all, daemon=True)
         self.thread.start()
 
-    def send_batches(self, batches: list[tuple[int, Batch]]) -> None:
-        """Send the batches (from a thread: a busy worker must not block the runner) and
-        start the stall clock again."""
+    def send_batches(self, batches: list[tuple[int, Batch]], last: bool = True) -> None:
+        """Send batches (from a thread, in order: a busy worker must not block the runner)
+        and start the stall clock again; ``last``: no more will follow (the stream closes)."""
         with self._lock:
-            self.sent = dict(batches)
-            self._batches_sent = True
+            self.sent.update(batches)
+            self._closed = self._closed or last
             self._last = time.monotonic()
             self._where = self._next()
-            if self._stage == "idle":
-                self._stage = "batches"
-        threading.Thread(target=self._write, args=({"batches": batches}, True), daemon=True).start()
+        self._outbox.put(({"batches": batches}, last))
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_out, daemon=True)
+            self._writer.start()
+
+    def _write_out(self) -> None:
+        while True:
+            msg, last = self._outbox.get()
+            self._write(msg, close=last)
+            if last:
+                return
 
     def kill(self, why: str, watchdog: bool = False) -> None:
         """SIGKILL the worker's process group (once; a worker already reaped is left alone)."""
@@ -309,7 +328,7 @@ class WorkerProcess:
                 return
             elapsed, silent = now - self._started, now - self._last
             over_total = elapsed > self.limits.total
-            stalled = self._stage not in ("idle", "done") and silent > self.limits.stall
+            stalled = self._owes() and silent > self.limits.stall
             where = self._doing()
         if over_total:
             why = (
@@ -382,7 +401,7 @@ class WorkerProcess:
             if kind == "hello":
                 self._stage = "inits"
             elif kind == "inits_done":
-                self._stage = "batches" if self._batches_sent else "idle"
+                self._stage = "batches"
             elif kind == "init":
                 if msg["result"].key not in {r.key for r in self.inits}:
                     raise wire.ProtocolError(f"a draw for {msg['result'].key!r}, not requested")
@@ -410,12 +429,23 @@ class WorkerProcess:
             return f"{what}, before its first path"
         return f"{what} path {escape.visible(path, 80)!r}, {done} items done"
 
+    def _owes(self) -> bool:
+        """Whether an answer is due: always before its draws are done; then while a sent
+        batch is unanswered, and its ``done`` once the last batches are sent. A worker that
+        has answered everything sent so far waits for the runner, on no clock."""
+        if self._stage in ("setup", "inits"):
+            return True
+        if self._stage == "done":
+            return False
+        return self._closed or any(i not in self._answered for i in self.sent)
+
     def _doing(self) -> str:
         """What the worker was doing when last heard of."""
+        if self._stage == "batches" and not self._owes():
+            return "a wait for its batches"
         return {
             "setup": "setup (importing the framework)",
             "inits": "the init draws",
-            "idle": "a wait for its batches",
             "done": "its exit",
         }.get(self._stage, self._where)
 

@@ -369,3 +369,35 @@ class DeviceRaises(_Faulty):
 
     def device(self, batch: Batch) -> Any:
         raise LookupError("no device for this batch")
+
+
+#: a file the gate adapters below open and wait for (set by the test)
+GATE_ENV = "_CONFORMANCE_TEST_GATE"
+
+
+class GateOpener(TinyAdapter):
+    """Opens the gate (touches ``$_CONFORMANCE_TEST_GATE``) when it runs a batch."""
+
+    name = "gateopener"
+    init_kinds: ClassVar[dict[str, str]] = {}
+
+    def run(self, batch: Batch, progress: Any = None) -> list[PathResult]:
+        with open(os.environ[GATE_ENV], "a", encoding="utf-8"):
+            pass
+        return super().run(batch, progress)
+
+
+class GatedDraw(TinyAdapter):
+    """Owns the init kind ``gated`` and draws only once the gate is open: that happens only
+    when another framework runs a batch while this one is still drawing."""
+
+    name = "gated"
+    init_kinds: ClassVar[dict[str, str]] = {"gated": "kernel"}
+
+    def init_params(self, request: InitRequest) -> InitResult:
+        deadline = time.monotonic() + 20
+        while not os.path.exists(os.environ[GATE_ENV]):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the gate never opened: no batch ran during the draws")
+            time.sleep(0.05)
+        return super().init_params(request)

@@ -27,7 +27,7 @@ from conformance.interrupts import RunInterrupted
 from conformance.progress import Progress
 from conformance.results import INTERRUPTED, Row, read_rows
 from conformance.runner import RunOptions, run
-from conformance.worker import Ended, Limits, WorkerProcess
+from conformance.worker import Ended, Limits, Watchdog, WorkerProcess
 
 from .conftest import CASES, ROOT, load_results
 from .deadline import deadline
@@ -253,6 +253,35 @@ def _rogue(mode: str) -> tuple[Ended, list[str], float]:
         kinds.append(msg.kind)
         if msg.kind == "exit":
             return msg["ended"], kinds, time.monotonic() - start
+
+
+def test_a_worker_waiting_for_more_batches_is_on_no_clock() -> None:
+    """Between the batches that need no draw and the init cases' batches a worker may have
+    answered everything sent so far: the stall clock must not run then (the runner, not the
+    worker, is behind), and it runs again once batches are sent."""
+    events: queue.Queue[Any] = queue.Queue()
+    w = WorkerProcess("tiny", "tests.plugins:TinyAdapter", events, Limits(total=60, stall=1.5))
+    item = Item("c", x=np.ones((1, 1), np.float32), param=np.ones((1, 1), np.float32))
+    batch = Batch("dense", "float32", 1, 1, False, [item])
+    kinds: list[str] = []
+
+    def until(kind: str) -> None:
+        while not kinds or kinds[-1] != kind:
+            _, msg = events.get(timeout=30)
+            kinds.append(msg.kind)
+            assert msg.kind != "exit", msg["ended"]
+
+    w.start()
+    with Watchdog([w]):
+        w.send_batches([(0, batch)], last=False)
+        until("batch")
+        time.sleep(3)  # twice the stall timeout with nothing owed
+        assert w.alive and events.empty()
+        w.send_batches([(1, batch)], last=True)
+        until("done")
+        _, msg = events.get(timeout=30)
+    assert msg.kind == "exit" and msg["ended"].reason == "", msg["ended"]
+    assert kinds.count("batch") == 2
 
 
 ROGUE = [

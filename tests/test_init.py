@@ -15,7 +15,7 @@ from conformance.loader import load_cases
 from conformance.registry import BUILTIN, InitOwner, init_owners, select
 from conformance.runner import RunOptions, run
 
-from .plugins import TinyAdapter
+from .plugins import GATE_ENV, TinyAdapter
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_INIT = ROOT / "cases" / "init" / "torch-linear-2x1-seed0.yaml"
@@ -152,6 +152,35 @@ def test_a_plugin_owns_an_init_kind(write_case: WriteCase) -> None:
     y = result.outputs.output(row)
     x = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.25]])
     assert y is not None and np.array_equal(y.values.reshape(y.shape), x @ drawn.param + drawn.bias)
+
+
+def test_batches_that_need_no_draw_run_while_the_owner_draws(
+    write_case: WriteCase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner of ``gated`` draws only once another framework has run a batch: the run
+    passes only if the batches that need no draw are sent before the draws are in."""
+    monkeypatch.setenv(GATE_ENV, str(tmp_path / "gate"))
+    init = write_case("gated-init.yaml", TINY_INIT.replace("init: tiny", "init: gated"))
+    plain = write_case("plain.yaml", TINY_INIT.replace("params: {init: tiny}", PLAIN_PARAMS))
+    result = run(
+        RunOptions(
+            paths=[str(init), str(plain)],
+            frameworks=["gated", "gateopener"],
+            adapters=["tests.plugins:GatedDraw", "tests.plugins:GateOpener"],
+        )
+    )
+    assert not result.errors and len(result.rows) == 8
+    assert all(r.status == "pass" for r in result.rows), [r.message for r in result.rows]
+    # rows keep the run's order (case, dtype, framework, path) whatever the order of arrival
+    assert [(r.case, r.dtype, r.framework) for r in result.rows] == [
+        (case, dtype, fw)
+        for case in ("gated-init", "plain")
+        for dtype in ("float32", "float64")
+        for fw in ("gated", "gateopener")
+    ]
+
+
+PLAIN_PARAMS = "params: {kernel: [[1.0, 0.5], [0.25, -1.0], [2.0, 0.0]], bias: [0.5, -0.5]}"
 
 
 def test_a_replacement_adapter_need_not_be_named_torch_to_draw_torch_init() -> None:

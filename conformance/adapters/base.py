@@ -31,11 +31,13 @@ converts once, where it hands them to its framework (:func:`weight_of` / :func:`
 from __future__ import annotations
 
 import importlib.util
+import re
 import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -172,8 +174,26 @@ class Adapter(ABC):
         """Import the framework; called once per worker process."""
 
     def configure(self, options: dict[str, str]) -> None:  # noqa: B027 - optional hook
-        """Apply run-level options (``matmul_precision``, ``devices``, ``modes``); called once,
-        after :meth:`setup`, before :meth:`settings` is recorded."""
+        """Apply run-level options (``matmul_precision``, ``devices``, ``modes``,
+        ``cache_dir``: see :meth:`compile_cache`); called once, after :meth:`setup`, before
+        :meth:`settings` is recorded and before anything is compiled."""
+
+    def compile_cache(self, options: dict[str, str]) -> str | None:
+        """The folder where this framework keeps compiled programs across runs, or None (no
+        ``cache_dir`` option: ``--no-cache``; or it cannot be made). The runner's
+        ``cache_dir`` is already per machine (:func:`conformance.host.machine_key`); this adds a
+        folder per framework and version. A cached program is the one the compiler built for
+        the same input, so what it computes is the same: only the compile time is saved."""
+        root = options.get("cache_dir")
+        if not root:
+            return None
+        tag = re.sub(r"[^A-Za-z0-9._+-]+", "_", f"{self.name}-{self.version()}")[:120]
+        path = Path(root) / tag
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        return str(path)
 
     @abstractmethod
     def version(self) -> str: ...

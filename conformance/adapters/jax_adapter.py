@@ -41,6 +41,8 @@ from .base import (
 
 # --matmul-precision -> jax_default_matmul_precision
 PRECISION = {"highest": "highest", "high": "tensorfloat32", "medium": "bfloat16"}
+#: bytes of compiled programs kept in the persistent cache (least recently used go first)
+COMPILE_CACHE_BYTES = 2 << 30
 
 FLAX_MISSING = "flax is not installed (pip install 'conformance[flax]')"
 
@@ -95,6 +97,14 @@ class JaxAdapter(Adapter):
         precision = options.get("matmul_precision")
         if precision:
             jax.config.update("jax_default_matmul_precision", PRECISION[precision])
+        cache = self.compile_cache(options)
+        if cache and not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+            # Every program, eager primitives too (each is a small jitted program per shape):
+            # no minimum compile time or size, so the many tiny ones are kept as well.
+            jax.config.update("jax_compilation_cache_dir", cache)
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+            jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+            jax.config.update("jax_compilation_cache_max_size", COMPILE_CACHE_BYTES)
 
         def affine(x: Any, k: Any, b: Any) -> Any:
             y = jnp.matmul(x, k)

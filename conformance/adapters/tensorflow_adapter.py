@@ -14,6 +14,7 @@ Init ``keras``: ``keras.utils.set_random_seed(seed)`` then ``Dense(out)`` built 
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, ClassVar
 
 import numpy as np
@@ -72,6 +73,15 @@ class TensorflowAdapter(Adapter):
         if precision:
             # TF's only float32 matmul knob: TF32 on (Ampere+ GPUs) or off.
             self.tf.config.experimental.enable_tensor_float_32_execution(precision != "highest")
+        cache = self.compile_cache(options)
+        flags = os.environ.get("TF_XLA_FLAGS", "")
+        if (
+            cache
+            and re.fullmatch(r"[\w./+-]+", cache)  # TF splits its flags on spaces
+            and "tf_xla_persistent_cache_directory" not in flags
+        ):
+            # read when XLA first compiles (jit_compile=True), which is after this
+            os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={cache}"
 
     def version(self) -> str:
         return f"{self.tf.__version__} (keras {self.keras.__version__})"

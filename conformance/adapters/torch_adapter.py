@@ -11,6 +11,7 @@ Init ``torch``: ``torch.manual_seed(seed)`` then ``nn.Linear(in, out, bias=..., 
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar
 
 import numpy as np
@@ -79,6 +80,9 @@ class TorchAdapter(Adapter):
         precision = options.get("matmul_precision")
         if precision:
             t.set_float32_matmul_precision(precision)
+        cache = self.compile_cache(options)
+        if cache:  # inductor's caches (FX graphs, generated C++) follow this variable
+            os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", cache)
         if "compiled" in options.get("modes", "eager"):
             import torch._dynamo.config as dyn
 

@@ -57,7 +57,8 @@ class ReferenceCache:
     """Reference results on disk under ``root/reference``."""
 
     def __init__(self, root: Path, size_limit: int = SIZE_LIMIT) -> None:
-        self.dir = Path(root) / "reference"
+        self.root = Path(root)  # the cache directory; other caches live beside "reference"
+        self.dir = self.root / "reference"
         self.size_limit = size_limit
         self._lock = threading.Lock()
         self._written = 0
@@ -109,19 +110,28 @@ class ReferenceCache:
 
     def prune(self) -> None:
         """Remove the least recently written entries until the cache fits its size limit."""
+        prune(self.dir, "*/*.npz", self.size_limit)
+
+
+def prune(folder: Path, pattern: str, size_limit: int) -> None:
+    """Remove the least recently written files matching ``pattern`` under ``folder`` until
+    they fit ``size_limit`` bytes."""
+    entries = []
+    for p in folder.glob(pattern):
         try:
-            entries = [(p.stat().st_mtime, p.stat().st_size, p) for p in self.dir.glob("*/*.npz")]
+            st = p.stat()
         except OSError:
-            return
-        total = sum(size for _, size, _ in entries)
-        for _, size, p in sorted(entries):
-            if total <= self.size_limit:
-                break
-            try:
-                p.unlink()
-                total -= size
-            except OSError:
-                pass
+            continue  # removed meanwhile (another run pruning)
+        entries.append((st.st_mtime, st.st_size, p))
+    total = sum(size for _, size, _ in entries)
+    for _, size, p in sorted(entries):
+        if total <= size_limit:
+            break
+        try:
+            p.unlink()
+            total -= size
+        except OSError:
+            pass
 
 
 _current: ReferenceCache | None = None
