@@ -119,3 +119,53 @@ def test_the_exporters_registry_built_once_gives_the_same_graph_bytes(tmp_path: 
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=600, cwd=tmp_path
     )
     assert done.returncode == 0 and "same 2" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not EXPORTS, reason="torch.onnx.export needs torch and onnxscript")
+def test_exported_graphs_kept_across_runs_give_the_same_rows_and_damaged_ones_are_redone(
+    cli: Cli, write_case: WriteCase, tmp_path: Path
+) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    folder = write_case("b-asymmetric.yaml", SQUARE.format(x=X2, w=ASYMMETRIC)).parent
+    cache = tmp_path / "cache"
+
+    def run(name: str) -> list[dict[str, object]]:
+        code, out, err = cli(
+            "run", str(folder), "--framework", "onnxruntime", "--dtype", "float32",
+            "--cache-dir", str(cache), "--known", str(KNOWN), "--report-dir", str(tmp_path / name),
+            "--quiet",
+        )  # fmt: skip
+        assert code == 0, out + err
+        rows = load_results(tmp_path / name)
+        exported = [r for r in rows if r["path"].startswith("torch.onnx.export")]
+        # the float32 sigmoid: ONNX Runtime's listed deviation
+        assert len(exported) == 2 and {r["status"] for r in exported} <= {"pass", "known"}
+        return sorted(
+            [
+                (r["path"], r["op"], r["worst_value"], r["max_abs_err"], r["max_ulp"])
+                for r in exported
+            ],
+            key=repr,
+        )  # type: ignore[return-value]
+
+    first = run("r1")
+    kept = sorted(cache.glob("compiled/*/onnxruntime-*/torch-onnx-export/*.onnx"))
+    assert len(kept) == 2  # nn.Linear and nn.Sequential(nn.Linear, nn.Sigmoid), one shape
+    stamps = [f.stat().st_mtime_ns for f in kept]
+    assert run("r2") == first
+    assert [f.stat().st_mtime_ns for f in kept] == stamps  # read, not exported again
+
+    # Damaged: garbage bytes, and a valid graph whose initializer is not the marker weight.
+    kept[0].write_bytes(b"\x08\x07garbage")
+    model = onnx.load(str(kept[1]))
+    init = model.graph.initializer[0]
+    init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * 2, init.name))
+    kept[1].write_bytes(model.SerializeToString())
+    assert run("r3") == first
+    for f in kept:  # both exported afresh and kept again: their initializers are the markers
+        fresh = onnx.load(str(f))
+        assert all(numpy_helper.to_array(i).min() >= 0.5 for i in fresh.graph.initializer)
+        assert max(numpy_helper.to_array(i).max() for i in fresh.graph.initializer) <= 1.75

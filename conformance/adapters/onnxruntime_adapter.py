@@ -22,19 +22,29 @@ operator registry is built once per worker instead of once per export: the graph
 same bytes (tests/test_onnxruntime.py), the export 4x faster. The exporter and its default
 opset are recorded in the settings (``torch_onnx_export``); every exported graph is checked
 to carry that opset.
+
+Exported graphs are also kept across runs, as the other frameworks keep their compiled
+programs: under the run's cache dir (:meth:`Adapter.compile_cache`), one ``.onnx`` file per
+input shape and path, keyed by torch's, onnxscript's and onnx's versions and the export's
+opset. A kept graph is used only when its initializers are exactly the layer's marker
+parameters (else it is exported afresh), so a damaged file costs an export, not a wrong row.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
+import os
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..host import measure_denormals
+from ..reference.cache import prune
 from .base import Adapter, ApiPath, Batch, Item, PathFn, SkipBatch, SkipPath, kernel_of, weight_of
 
 #: the opset of the ``onnx.helper`` graphs: Gemm-13, MatMul-13, Add-14 and Sigmoid-13 are the
@@ -44,6 +54,8 @@ OPSET = 17
 ELEM = {"float16": 10, "bfloat16": 16, "float32": 1, "float64": 11}  # onnx.TensorProto types
 LEVELS = {"eager": "ORT_DISABLE_ALL", "compiled": "ORT_ENABLE_ALL"}
 TEMPLATES_KEPT = 64  # exported graphs kept per worker (the largest bundled one holds 16 MiB)
+EXPORTS_KEPT_BYTES = 512 << 20  # exported graphs kept on disk across runs
+EXPORT_FORMAT = 1  # bump when the markers or what an export is called with change
 
 #: nodes of each onnx.helper graph: (op, inputs, attributes); "b" is dropped without a bias
 GRAPHS: dict[str, list[tuple[str, list[str], dict[str, int]]]] = {
@@ -165,9 +177,12 @@ class OnnxruntimeAdapter(Adapter):
         # has no kernel for
         self._templates: dict[tuple[Any, ...], tuple[Any, dict[str, str]]] = {}
         self._lacking: dict[tuple[Any, ...], str] = {}
+        self._export_dir: Path | None = None  # exported graphs kept across runs
 
     def configure(self, options: dict[str, str]) -> None:
         self.options = dict(options)
+        cache = self.compile_cache(options)
+        self._export_dir = Path(cache) / "torch-onnx-export" if cache else None
 
     def version(self) -> str:
         return f"{self.ort.__version__} (onnx {self.onnx.__version__})"
@@ -180,6 +195,7 @@ class OnnxruntimeAdapter(Adapter):
             "(session.disable_cpu_ep_fallback=1)",
             "graph_optimization_level": "; ".join(f"{m}: {lv}" for m, lv in LEVELS.items()),
             "intra_op_threads": "0 (ONNX Runtime's default: one per physical core)",
+            "thread_spinning": "off (session.intra_op/inter_op.allow_spinning=0)",
             "onnx_helper_opset": str(OPSET),
             # The CUDA provider's use_tf32 option defaults to 1 (TF32 float32 GEMMs on Ampere+).
             "cuda_float32_matmul": "ieee" if precision == "highest" else "tf32",
@@ -220,6 +236,11 @@ class OnnxruntimeAdapter(Adapter):
         so = ort.SessionOptions()
         so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, LEVELS[mode])
         so.log_severity_level = 3
+        # Idle pool threads block instead of spinning: one session per case, and workers of
+        # other frameworks beside it, would otherwise burn the cores while waiting. How the
+        # threads wait does not change what they compute.
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        so.add_session_config_entry("session.inter_op.allow_spinning", "0")
         providers: list[Any] = ["CPUExecutionProvider"]
         if device == "cuda":
             so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
@@ -415,10 +436,18 @@ class OnnxruntimeAdapter(Adapter):
             key = (*structure[:4], batch.in_features, batch.out_features, item.x.shape)
             if key not in self._templates:
                 bias = marker_b if batch.has_bias else None
-                model = exported(item.x, marker_w, bias)
+                kept = self._kept_export(key)
+                model = kept if kept is not None else exported(item.x, marker_w, bias)
+                roles = self._roles(model, marker_w, bias)
+                if kept is not None and not roles:  # not what this export gives: redo it
+                    model = exported(item.x, marker_w, bias)
+                    roles = self._roles(model, marker_w, bias)
+                    kept = None
+                if kept is None and roles:
+                    self._keep_export(key, model)
                 while len(self._templates) >= TEMPLATES_KEPT:
                     del self._templates[next(iter(self._templates))]
-                self._templates[key] = (model, self._roles(model, marker_w, bias))
+                self._templates[key] = (model, roles)
             model, roles = self._templates[key]
             if roles:  # every initializer is the weight, its transpose or the bias: swap in
                 model = self._with_params(model, roles, item, batch.dtype)
@@ -439,6 +468,43 @@ class OnnxruntimeAdapter(Adapter):
             return sess.run(None, {name: np.ascontiguousarray(item.x)})[0]
 
         return fn
+
+    def _export_file(self, key: tuple[Any, ...]) -> Path | None:
+        """Where the export of ``key`` is kept across runs (None: no cache dir)."""
+        if self._export_dir is None:
+            return None
+        import torch
+
+        what = (EXPORT_FORMAT, torch.__version__, _version("onnxscript"), _version("onnx"))
+        text = repr((*what, self.export_opset, key)).encode()
+        return self._export_dir / f"{hashlib.sha256(text).hexdigest()[:40]}.onnx"
+
+    def _kept_export(self, key: tuple[Any, ...]) -> Any | None:
+        """The kept export of ``key``, or None (none kept, or unreadable: exported afresh)."""
+        file = self._export_file(key)
+        if file is None:
+            return None
+        try:
+            data = file.read_bytes()
+            model = self.onnx.load_model_from_string(data)
+        except Exception:  # missing, truncated or not a model: a miss
+            return None
+        opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+        return model if not self.export_opset or opset == self.export_opset else None
+
+    def _keep_export(self, key: tuple[Any, ...], model: Any) -> None:
+        """Write the export of ``key`` for later runs (atomically; best effort)."""
+        file = self._export_file(key)
+        if file is None:
+            return
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(model.SerializeToString())
+            os.replace(tmp, file)
+            prune(file.parent, "*.onnx", EXPORTS_KEPT_BYTES)
+        except OSError:
+            pass  # a read-only or full cache dir: the next run exports again
 
     def _roles(self, model: Any, weight: np.ndarray, bias: np.ndarray | None) -> dict[str, str]:
         """Initializer name -> "weight", "weight.T" or "bias" when every initializer of the
