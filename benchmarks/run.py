@@ -9,7 +9,7 @@
     frameworks: wall, rows/s, peak RSS of the process tree, the 10k/1k wall ratio;
 (c) the exact reference on B×N×M (default 1024×4096×1024) per dtype against a float64 NumPy
     matmul of the same size, each dtype in a child process capped at ``--reference-cap`` s;
-(d) 1,000 random float32 cases through the suite, cold and warm, against the hand-written
+(d) 1,000 random float32 cases through the suite (the same four frameworks), cold and warm, against the hand-written
     one-process loop ``handwritten.py``.
 
 Shared machines are noisy: read the ratios (measured together), not the absolute seconds.
@@ -171,7 +171,13 @@ def cold_and_warm(
 ) -> dict[str, Any]:
     """Cold: a fresh empty cache dir; warm: the same again (a plain second run with no cache)."""
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as cache:
-        extra = cfg.run_args if label == "bundled" else []
+        # the generated suites (b, d) run on the four frameworks the targets and the
+        # hand-written loop are about; the bundled suite (a) as a user runs it (--run-args)
+        extra = (
+            cfg.run_args
+            if label == "bundled"
+            else [a for f in FRAMEWORKS for a in ("--framework", f)]
+        )
         cold = suite_run(cfg, flags, paths, Path(cache), extra)
         say(f"{label} cold: {cold['wall_s']:.1f}s, {cold['rows']} rows")
         hot = None
