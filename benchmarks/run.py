@@ -9,8 +9,8 @@
     frameworks: wall, rows/s, peak RSS of the process tree, the 10k/1k wall ratio;
 (c) the exact reference on B×N×M (default 1024×4096×1024) per dtype against a float64 NumPy
     matmul of the same size, each dtype in a child process capped at ``--reference-cap`` s;
-(d) 1,000 random float32 cases through the suite (the same four frameworks), cold and warm, against the hand-written
-    one-process loop ``handwritten.py``.
+(d) 1,000 random float32 cases through the suite (the same four frameworks), cold and warm,
+    against the hand-written one-process loop ``handwritten.py``.
 
 Shared machines are noisy: read the ratios (measured together), not the absolute seconds.
 When ``conformance run`` has no ``--cache-dir``, "warm" is a plain second run ("no cache"),
