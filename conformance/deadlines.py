@@ -15,8 +15,8 @@ grow with the work:
   ticking answers only once per batch;
 - total = :data:`TOTAL_BASE_S` + 2 x the cost of all its batches, in every (mode, device).
 
-For the bundled suite (eager, CPU) that is a stall of 60 s (NumPy, JAX) to 73 s (torch,
-TensorFlow: more paths) and a total of about 7 to 9 minutes per framework;
+For the bundled suite (eager, CPU) that is a stall of 60 s (NumPy) to 96 s (JAX with its Flax
+paths) and a total of about 12 to 26 minutes per framework;
 ``--stall-timeout``/``--timeout`` set them for every framework of the run.
 """
 
@@ -31,8 +31,10 @@ from .worker import Limits
 
 #: a pessimistic speed of one path (a pure-Python adapter, a busy machine)
 MACS_PER_S = 2.5e7
-#: per item and path: the framework's call overhead on a busy machine
-ITEM_S = 0.05
+#: per item and path: the framework's call on a busy machine, a first call at a new shape
+#: included (eager JAX compiles every primitive for it: 1,000 random-shape cases took its
+#: worker 0.12 s a row cold, beside three other workers on 2 cores)
+ITEM_S = 0.25
 #: per path of a compiled batch: its compile
 COMPILE_S = 10.0
 #: the longest single compile (the first ``torch.compile`` with inductor: tens of seconds)
