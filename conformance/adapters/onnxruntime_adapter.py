@@ -79,6 +79,11 @@ def _nodes(
     return nodes
 
 
+def _opset(model: Any) -> int:
+    """The default-domain opset of an ONNX model (0 when it names none)."""
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
 def _version(package: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -385,13 +390,16 @@ class OnnxruntimeAdapter(Adapter):
             program = torch.onnx.export(module, (x,), dynamo=True, verbose=False)
         assert program is not None  # dynamo=True returns the ONNXProgram
         model = program.model_proto
-        opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-        if self.export_opset and opset != self.export_opset:
+        if not self._recorded_opset(model):
             raise RuntimeError(
-                f"torch.onnx.export wrote opset {opset}, not the default opset "
+                f"torch.onnx.export wrote opset {_opset(model)}, not the default opset "
                 f"{self.export_opset} the settings record"
             )
         return model
+
+    def _recorded_opset(self, model: Any) -> bool:
+        """Whether ``model`` carries the export opset the settings record (when known)."""
+        return not self.export_opset or _opset(model) == self.export_opset
 
     def _torch_path(self, batch: Batch, sigmoid: bool) -> PathFn:
         missing = self._export_missing()
@@ -489,8 +497,7 @@ class OnnxruntimeAdapter(Adapter):
             model = self.onnx.load_model_from_string(data)
         except Exception:  # missing, truncated or not a model: a miss
             return None
-        opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-        return model if not self.export_opset or opset == self.export_opset else None
+        return model if self._recorded_opset(model) else None
 
     def _keep_export(self, key: tuple[Any, ...], model: Any) -> None:
         """Write the export of ``key`` for later runs (atomically; best effort)."""
