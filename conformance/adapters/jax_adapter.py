@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..host import measure_denormals
+from ..reference.cache import prune
 from .base import (
     Adapter,
     ApiPath,
@@ -45,6 +47,24 @@ PRECISION = {"highest": "highest", "high": "tensorfloat32", "medium": "bfloat16"
 COMPILE_CACHE_BYTES = 2 << 30
 
 FLAX_MISSING = "flax is not installed (pip install 'conformance[flax]')"
+
+
+def use_compile_cache(jax: Any, folder: str) -> None:
+    """Keep every program JAX compiles in ``folder`` across runs: eager primitives too (each
+    is a small jitted program per shape), so no minimum compile time or size.
+
+    The folder is bounded here, once per worker (least recently written first), not by JAX's
+    ``jax_compilation_cache_max_size``: that bound lists and stats the whole folder under a
+    file lock on every write, quadratic in the entries, and a suite writes thousands of tiny
+    ones (300 random cases, JAX alone, cold: 147 s with it, 75 s without, which is what no
+    cache at all costs; warm 30 s either way: README, "Benchmarks")."""
+    path = Path(folder)
+    prune(path, "*-cache", COMPILE_CACHE_BYTES)
+    prune(path, "*-atime", 0)  # the access times JAX's bound kept (runs before this one)
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    jax.config.update("jax_compilation_cache_max_size", -1)
 
 
 def _flax_version() -> str:
@@ -99,12 +119,7 @@ class JaxAdapter(Adapter):
             jax.config.update("jax_default_matmul_precision", PRECISION[precision])
         cache = self.compile_cache(options)
         if cache and not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-            # Every program, eager primitives too (each is a small jitted program per shape):
-            # no minimum compile time or size, so the many tiny ones are kept as well.
-            jax.config.update("jax_compilation_cache_dir", cache)
-            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-            jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
-            jax.config.update("jax_compilation_cache_max_size", COMPILE_CACHE_BYTES)
+            use_compile_cache(jax, cache)
 
         def affine(x: Any, k: Any, b: Any) -> Any:
             y = jnp.matmul(x, k)
