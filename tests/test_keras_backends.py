@@ -4,6 +4,8 @@ same Keras paths side by side, and ``params: {init: keras}`` pins checked on eac
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,3 +70,53 @@ def test_each_backend_runs_in_its_own_worker_and_init_pins_are_checked_on_each(
             else:  # Keras' seeded draw is backend-specific: a listed finding
                 assert row["status"] == "known", row
                 assert "differs from the pin" in row["message"], row
+
+
+OURS = """
+import sys
+from conformance.adapters.base import InitRequest
+from conformance.adapters.keras_adapter import {cls}
+
+adapter = {cls}()
+adapter.setup()
+adapter.configure({{}})
+request = InitRequest(("c", "float32"), "keras", 42, 5, 3, True, "float32")
+kernel = adapter.init_params(request).param
+print("tensorflow" in sys.modules, kernel.tobytes().hex())
+"""
+
+KERAS = """
+import os
+import sys
+
+os.environ["KERAS_BACKEND"] = "{backend}"
+import numpy as np
+import keras
+
+keras.utils.set_random_seed(42)  # Keras' own: imports TensorFlow where installed
+with keras.device("cpu:0"):
+    layer = keras.layers.Dense(3, dtype="float32")
+    layer.build((None, 5))
+print("tensorflow" in sys.modules, keras.ops.convert_to_numpy(layer.kernel.value).tobytes().hex())
+"""
+
+
+@pytest.mark.parametrize("framework", ["keras-jax", "keras-torch"])
+def test_keras_draws_without_importing_tensorflow_draw_the_same(framework: str) -> None:
+    """keras.utils.set_random_seed imports TensorFlow, when installed, only to seed it: the
+    adapter keeps it out of the worker, and draws what Keras' own call draws."""
+    if framework not in _installed():
+        pytest.skip(f"{framework} is not installed")
+    if importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("without TensorFlow there is nothing to keep out")
+    cls = {"keras-jax": "KerasJaxAdapter", "keras-torch": "KerasTorchAdapter"}[framework]
+    outs = []
+    for code in (OURS.format(cls=cls), KERAS.format(backend=BACKENDS[framework])):
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        outs.append(proc.stdout.split())
+    (ours_tf, ours), (keras_tf, theirs) = outs
+    assert (ours_tf, keras_tf) == ("False", "True")
+    assert ours == theirs  # bit for bit

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from typing import Any, ClassVar
 
 import numpy as np
@@ -118,7 +119,7 @@ class KerasBackendAdapter(Adapter):
     # -- init -----------------------------------------------------------------------------------
     def init_params(self, request: InitRequest) -> InitResult:
         keras = self.keras
-        keras.utils.set_random_seed(request.seed)
+        self._set_random_seed(request.seed)
         with keras.device("cpu:0"):
             layer = keras.layers.Dense(
                 request.out_features, use_bias=request.has_bias, dtype=request.dtype
@@ -134,6 +135,20 @@ class KerasBackendAdapter(Adapter):
                 "bias": "keras.layers.Dense.bias (zeros)",
             },
         )
+
+    def _set_random_seed(self, seed: int) -> None:
+        """``keras.utils.set_random_seed``, kept from importing TensorFlow: where TF is
+        installed it imports it to seed ``tf.data`` too (TF's seed, which no draw on this
+        backend reads), a TensorFlow import in this worker (2 CPU-s, 0.5 GB). ``None`` in
+        ``sys.modules`` makes that import fail as if TF were absent, which Keras remembers."""
+        blocked = "tensorflow" not in sys.modules
+        if blocked:
+            sys.modules["tensorflow"] = None  # type: ignore[assignment]
+        try:
+            self.keras.utils.set_random_seed(seed)
+        finally:
+            if blocked and sys.modules.get("tensorflow", 0) is None:
+                del sys.modules["tensorflow"]
 
     # -- paths ----------------------------------------------------------------------------------
     def _dense_path(self, batch: Batch, dev: str, activation: str | None) -> PathFn:
