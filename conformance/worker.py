@@ -29,6 +29,7 @@ says which, with the stderr tail, and costs only that framework's unfinished row
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import faulthandler
 import inspect
@@ -149,16 +150,57 @@ def main() -> int:
         if late:
             wire.send(proto, "settings", settings={str(k): str(v) for k, v in late.items()})
     ticks = _takes_progress(adapter.run)
+    ahead = _WarmAhead(adapter) if getattr(adapter, "warm_ahead", False) else None
     while True:
         try:
             batches = wire.receive_pickle(sys.stdin.buffer)["batches"]
         except EOFError:
             break  # the parent sent its last batches
+        if ahead:
+            ahead.add(batches)
         for index, batch in batches:
+            if ahead:
+                ahead.take(index)
             _run_batch(proto, adapter, index, batch, ticks)
     wire.send(proto, "done")
     sys.stderr.flush()
     os._exit(0)  # skip the frameworks' slow (sometimes hanging) teardown
+
+
+class _WarmAhead:
+    """A second thread that runs :meth:`Adapter.warm` on the batches ahead of the main loop,
+    the last one first: the main loop takes batches from the front, this thread from the
+    back, so the two meet once and no batch is warmed after its run has begun (or twice).
+    What the batches compute is unchanged: the main loop runs every batch as before."""
+
+    def __init__(self, adapter: Any) -> None:
+        self.adapter = adapter
+        self.ahead: collections.deque[tuple[int, Batch]] = collections.deque()
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        threading.Thread(target=self._run, name="warm-ahead", daemon=True).start()
+
+    def add(self, batches: list[tuple[int, Batch]]) -> None:
+        with self.lock:
+            self.ahead.extend(batches)
+            self.wake.set()
+
+    def take(self, index: int) -> None:
+        """The main loop starts batch ``index``: not to be warmed any more."""
+        with self.lock:
+            if self.ahead and self.ahead[0][0] == index:
+                self.ahead.popleft()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            with self.lock:
+                if not self.ahead:
+                    self.wake.clear()
+                    continue
+                _, batch = self.ahead.pop()
+            with contextlib.suppress(BaseException):  # best effort: the batch's run reports
+                self.adapter.warm(batch)
 
 
 def _run_batch(proto: BinaryIO, adapter: Any, index: int, batch: Batch, ticks: bool) -> None:

@@ -163,6 +163,10 @@ class Adapter(ABC):
     paths: ClassVar[tuple[ApiPath, ...]] = ()
     #: reproduction programs: the lines that import the framework and define T and to_numpy
     repro_prelude: ClassVar[str] = ""
+    #: a framework that compiles per shape even in eager mode (JAX: every primitive): the
+    #: worker then runs :meth:`warm` on the batches ahead in a second thread while it runs
+    #: the batches in order (compilers release the GIL: two cold JAX threads do 1.77x the work)
+    warm_ahead: ClassVar[bool] = False
 
     def unavailable(self) -> str | None:
         """Why the adapter cannot run here (checked without importing the framework)."""
@@ -283,6 +287,32 @@ class Adapter(ABC):
                 PathResult(path.name, path.op, outs, errs, batch.mode, batch.device, secs)
             )
         return results
+
+    def warm(self, batch: Batch) -> None:
+        """Run every path of the batch's kind once on zeros shaped like its items (one item
+        per distinct set of shapes), outputs discarded: what a framework compiles for a shape
+        it then holds, and the batch's own run finds it. Shapes and dtypes decide a compiled
+        program, never the values, so the batch's outputs are the same (the tests compare
+        them bit for bit). Best effort: a failure here is left for the batch's own run."""
+        if batch.mode not in self.modes or batch.device not in self.devices:
+            return
+        dev = self.device(batch)
+        zeros: dict[tuple[Any, ...], Item] = {}
+        for item in batch.items:
+            arrays = (item.x, item.z, item.param, item.bias)
+            key = (item.layout, *(None if a is None else (a.shape, a.strides) for a in arrays))
+            if key not in zeros:
+                x, z, param, bias = (None if a is None else np.zeros_like(a) for a in arrays)
+                zeros[key] = Item(item.case, x, z, param, item.layout, bias)
+        for path in self.paths:
+            if path.kind != batch.kind:
+                continue
+            try:
+                fn = path.build(self, batch, dev)
+                for item in zeros.values():
+                    fn(item)
+            except Exception:
+                pass
 
 
 def _no_progress(path: str, done: int) -> None:

@@ -84,6 +84,7 @@ class JaxAdapter(Adapter):
     modes = ("eager", "compiled")
     devices = ("cpu", "cuda")
     init_kinds: ClassVar[dict[str, str]] = {"jax": "kernel", "flax": "kernel"}
+    warm_ahead = True  # eager JAX compiles every primitive per new shape
 
     repro_prelude = """
         import jax

@@ -254,6 +254,7 @@ class KerasJaxAdapter(KerasBackendAdapter):
     name = "keras-jax"
     requires = "jax"
     backend = "jax"
+    warm_ahead = True  # Keras' ops are JAX's eager primitives, compiled per new shape
 
     repro_prelude = """
         import os
