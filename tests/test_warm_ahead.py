@@ -84,7 +84,7 @@ def test_warm_runs_each_path_on_zeros_of_each_distinct_shape() -> None:
             return fn
 
         paths.append(SimpleNamespace(name=p.name, kind=p.kind, build=build))
-    adapter.paths = tuple(paths)  # type: ignore[misc]
+    adapter.paths = tuple(paths)  # type: ignore[misc,assignment]
     rng = np.random.default_rng(0)
     items = [
         Item("a", x=rng.standard_normal((3, 4)), param=rng.standard_normal((2, 4))),
@@ -118,12 +118,12 @@ def test_warmed_jax_rows_are_the_unwarmed_rows_bit_for_bit(cli: Cli, tmp_path: P
     store = load_beside(tmp_path / "r")
     assert store is not None
 
-    def outputs(fw: str) -> dict[tuple[Any, ...], np.ndarray]:
+    def outputs(fw: str) -> dict[tuple[Any, ...], Any]:
         got = {}
         for r in rows:
             if r["framework"] == fw and r["op"] != "init":
                 key = (r["case"], r["dtype"], r["op"], r["path"])
-                stored = store.output(SimpleNamespace(**{**r, "framework": fw}))
+                stored = store.output(SimpleNamespace(**r))  # type: ignore[arg-type]
                 got[key] = None if stored is None else stored.values.view(np.uint64)
         return got
 
@@ -136,3 +136,42 @@ def test_warmed_jax_rows_are_the_unwarmed_rows_bit_for_bit(cli: Cli, tmp_path: P
         r["status"] for r in rows if r["framework"] == "jax-leakywarm" and r["dtype"] == "float64"
     }
     assert "fail" in bad or "error" in bad, bad
+
+
+def test_warming_pauses_while_the_persistent_cache_serves_every_program() -> None:
+    """WarmWhileCompiling, driven by JAX's cache events: warms while programs compile,
+    then only every SAMPLE-th batch once IDLE warmed batches in a row compiled nothing, and
+    fully again as soon as one does; with no cache events at all (no cache) it always warms."""
+    from conformance.adapters.jax_adapter import CACHE_HIT, CACHE_REQUEST, WarmWhileCompiling
+
+    class Base:
+        def warm(self, batch: Batch) -> None:
+            self.warmed.append(batch.in_features)  # type: ignore[attr-defined]
+            for _ in range(3):
+                self.listener(CACHE_REQUEST)  # type: ignore[attr-defined]
+                if batch.in_features not in self.compiles:  # type: ignore[attr-defined]
+                    self.listener(CACHE_HIT)  # type: ignore[attr-defined]
+
+    class Fake(WarmWhileCompiling, Base):
+        def __init__(self, compiles: set[int], events: bool = True) -> None:
+            self.warmed: list[int] = []
+            self.compiles = compiles
+            self.listener: Callable[..., None] = lambda event: None
+            monitoring = SimpleNamespace(register_event_listener=self._listen if events else id)
+            self.jax = SimpleNamespace(monitoring=monitoring)
+
+        def _listen(self, fn: Callable[..., None]) -> None:
+            self.listener = fn
+
+    assert (WarmWhileCompiling.IDLE, WarmWhileCompiling.SAMPLE) == (6, 16)  # as below
+    fake = Fake(set(range(10)) | {31})  # programs compile at these batches only
+    for i in range(120):
+        fake.warm(_batch(i))
+    # 0-9 compile; 10-15 are six all-hit batches; then every 16th: 31 compiles, so 32-37
+    # are warmed again, then every 16th from there: 53, 69, 85, 101, 117
+    assert fake.warmed == [*range(16), 31, *range(32, 38), 53, 69, 85, 101, 117]
+
+    nocache = Fake(set(), events=False)  # no cache: no events, every batch warmed
+    for i in range(50):
+        nocache.warm(_batch(i))
+    assert nocache.warmed == list(range(50))

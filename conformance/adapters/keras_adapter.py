@@ -43,6 +43,7 @@ from .base import (
     SkipBatch,
     kernel_of,
 )
+from .jax_adapter import WarmWhileCompiling
 
 
 class KerasBackendAdapter(Adapter):
@@ -250,11 +251,10 @@ class KerasBackendAdapter(Adapter):
     )
 
 
-class KerasJaxAdapter(KerasBackendAdapter):
+class KerasJaxAdapter(WarmWhileCompiling, KerasBackendAdapter):
     name = "keras-jax"
     requires = "jax"
     backend = "jax"
-    warm_ahead = True  # Keras' ops are JAX's eager primitives, compiled per new shape
 
     repro_prelude = """
         import os
