@@ -123,13 +123,24 @@ class Case:
             if isinstance(src, Generated)
         }
 
+    @cached_property
+    def _rounded(self) -> dict[tuple[str, str], np.ndarray]:
+        """Generated arrays rounded to a dtype, by (name, dtype), read-only: the planner and
+        the reference both ask for them, and rounding a large case's draws costs more than
+        reading its cached reference."""
+        return {}
+
     def _values(self, name: str, src: Source | None, dt: D.DType) -> np.ndarray | None:
         if src is None:
             return None
         if isinstance(src, Literal):
             return src.rounded(dt)
-        draw = self._draws[name]
-        return D.round_pair(draw, np.zeros_like(draw), dt)
+        got = self._rounded.get((name, dt.name))
+        if got is None:
+            got = D.round_float64(self._draws[name], dt)
+            got.setflags(write=False)
+            self._rounded[(name, dt.name)] = got
+        return got
 
     def arrays(
         self, dtype: str, drawn: tuple[np.ndarray, str, np.ndarray | None] | None = None

@@ -96,3 +96,46 @@ def test_ulp_distance_float64_extremes_do_not_overflow() -> None:
     assert D.ulp_distance(np.array([big]), np.array([-big]), D.FLOAT64)[0] == pytest.approx(
         2.0**64 - 2**53 * 2, rel=1e-3
     )
+
+
+def _edges(dt: D.DType, rng: np.random.Generator) -> np.ndarray:
+    """float64 values around ``dt``'s rounding boundaries: values of ``dt``, the midpoints
+    between neighbours (exact ties), the float64 numbers just either side of each midpoint,
+    the overflow threshold, the subnormal range, signed zeros and values beyond the range."""
+    with np.errstate(invalid="ignore"):  # nan bit patterns
+        if dt.bits == 16:
+            vals = np.arange(1 << 16, dtype=np.uint16).view(dt.np).astype(np.float64)
+        elif dt.bits == 32:
+            bits = rng.integers(0, 1 << 32, size=40_000, dtype=np.uint64).astype(np.uint32)
+            special = np.array([0, 1, 2, 0x7FFFFF, 0x800000, 0x7F7FFFFF], dtype=np.uint32)
+            vals = np.concatenate([bits, special, special | 0x80000000]).view(np.float32)
+            vals = vals.astype(np.float64)
+        else:
+            vals = rng.standard_normal(20_000) * 10.0 ** rng.integers(-300, 300, 20_000)
+    vals = np.unique(vals[np.isfinite(vals)])
+    mids = vals[:-1] / 2 + vals[1:] / 2  # exact for 16/32-bit neighbours (not for float64)
+    extra = [0.0, dt.min_subnormal / 2, dt.min_subnormal * 1.5, dt.tiny * (1 - 2.0**-30)]
+    if dt.bits < 64:  # the overflow threshold: max + half an ulp rounds to inf (a tie)
+        extra += [dt.max + 2.0 ** (dt.emax - dt.p), dt.max * 4, 1e300, 1e-320]
+    more = np.array(extra)
+    pts = np.concatenate([vals, mids, more, -more])
+    pts = np.concatenate([pts, np.nextafter(pts, np.inf), np.nextafter(pts, -np.inf)])
+    pts = pts[np.isfinite(pts)]
+    pick = rng.choice(len(pts), size=min(len(pts), 60_000), replace=False)
+    return np.concatenate([pts[pick], more, -more])
+
+
+@pytest.mark.parametrize("name", D.DTYPE_NAMES)
+def test_round_float64_matches_fraction_rounding_and_round_pair(name: str) -> None:
+    """The cast fast path (float16, float32, float64) and bfloat16's round_pair route round
+    every edge value as exact rational rounding does, bit for bit, ±0 included."""
+    dt = D.get(name)
+    values = _edges(dt, np.random.default_rng(11))
+    got = D.round_float64(values, dt)
+    via_pair = D.round_pair(values, np.zeros_like(values), dt)
+    want = np.array([fraction_round(Fraction(v), dt) for v in values])
+    want = np.where(
+        want == 0, np.copysign(0.0, values), want
+    )  # a value rounding to 0 keeps its sign
+    assert np.array_equal(got.view(np.uint64), want.view(np.uint64)), values[got != want][:5]
+    assert np.array_equal(got.view(np.uint64), via_pair.view(np.uint64))
