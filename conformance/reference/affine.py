@@ -138,8 +138,10 @@ def _slices(
     rest_sums: list[np.ndarray] = []
     for s in range(1, count + 1):
         sigma = np.ldexp(1.5, (ee - s * beta + 52).astype(np.int32))[:, None]
-        sl = (rest + sigma) - sigma
-        rest = rest - sl  # exact: sl is rest rounded to a coarser grid
+        sl = rest + sigma
+        sl -= sigma  # in place: a fresh large array costs its page faults (measured ~1/3)
+        rest = np.subtract(rest, sl, out=None if rest is a else rest)  # exact: sl is rest
+        # rounded to a coarser grid
         out.append(sl)
         if s == count or not rest.any():
             rest_sums.append(np.abs(rest).sum(axis=1) * (1 + 2.0**-20))
