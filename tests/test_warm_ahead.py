@@ -1,10 +1,12 @@
 """The warm-ahead thread (JAX's eager mode compiles every primitive per new shape): it runs
 the batches ahead on zeros from the last one back, never a batch whose run has begun, and the
-rows it leaves are the rows a run without it gives, bit for bit."""
+rows it leaves are the rows a run without it gives, bit for bit; so are the rows of a JAX
+worker that drops its compiled programs after every batch (the memory bound)."""
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +18,7 @@ import numpy as np
 import pytest
 
 from conformance.adapters.base import Batch, Item
+from conformance.adapters.jax_adapter import resident_bytes
 from conformance.outputs import load_beside
 from conformance.worker import _WarmAhead
 
@@ -109,6 +112,7 @@ def test_warmed_jax_rows_are_the_unwarmed_rows_bit_for_bit(cli: Cli, tmp_path: P
     code, out, err = cli(
         "run", *map(str, folders), "--no-cache",
         "--framework", "jax", "--framework", "jax-unwarmed", "--framework", "jax-leakywarm",
+        "--framework", "jax-clearsoften", "--adapter", "tests.warm_adapters:JaxClearsOften",
         "--adapter", "tests.warm_adapters:JaxUnwarmed",
         "--adapter", "tests.warm_adapters:JaxLeakyWarm",
         "--known", str(KNOWN), "--report-dir", str(tmp_path / "r"), "--quiet",
@@ -131,6 +135,11 @@ def test_warmed_jax_rows_are_the_unwarmed_rows_bit_for_bit(cli: Cli, tmp_path: P
     assert len(warmed) > 300 and warmed.keys() == unwarmed.keys()
     differ = [k for k in warmed if not np.array_equal(warmed[k], unwarmed[k])]
     assert not differ, differ[:5]
+    if sys.platform.startswith("linux"):  # where the bound can see the resident size
+        assert resident_bytes() > 0
+    cleared = outputs("jax-clearsoften")  # every program dropped after each batch
+    assert cleared.keys() == warmed.keys()
+    assert not [k for k in warmed if not np.array_equal(warmed[k], cleared[k])]
     assert any(not np.array_equal(warmed[k], leaky[k]) for k in warmed)
     bad = {
         r["status"] for r in rows if r["framework"] == "jax-leakywarm" and r["dtype"] == "float64"

@@ -24,3 +24,11 @@ class JaxLeakyWarm(JaxAdapter):
     def warm(self, batch: Batch) -> Any:
         self.jax.config.update("jax_enable_x64", False)
         return super().warm(batch)
+
+
+class JaxClearsOften(JaxAdapter):
+    """JAX that drops every compiled program after each batch (``jax.clear_caches``)."""
+
+    name = "jax-clearsoften"
+    RSS_LIMIT = 0
+    EVERY = 1

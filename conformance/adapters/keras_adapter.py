@@ -43,7 +43,7 @@ from .base import (
     SkipBatch,
     kernel_of,
 )
-from .jax_adapter import WarmWhileCompiling
+from .jax_adapter import BoundedCompiledMemory, WarmWhileCompiling
 
 
 class KerasBackendAdapter(Adapter):
@@ -251,7 +251,7 @@ class KerasBackendAdapter(Adapter):
     )
 
 
-class KerasJaxAdapter(WarmWhileCompiling, KerasBackendAdapter):
+class KerasJaxAdapter(WarmWhileCompiling, BoundedCompiledMemory, KerasBackendAdapter):
     name = "keras-jax"
     requires = "jax"
     backend = "jax"
