@@ -49,15 +49,18 @@ COMPILE_CACHE_BYTES = 2 << 30
 FLAX_MISSING = "flax is not installed (pip install 'conformance[flax]')"
 
 
-def use_compile_cache(jax: Any, folder: str) -> None:
+def use_compile_cache(jax: Any, folder: str | None) -> None:
     """Keep every program JAX compiles in ``folder`` across runs: eager primitives too (each
-    is a small jitted program per shape), so no minimum compile time or size.
+    is a small jitted program per shape), so no minimum compile time or size. Nothing without
+    a folder (``--no-cache``), or where the user set ``JAX_COMPILATION_CACHE_DIR`` (theirs).
 
     The folder is bounded here, once per worker (least recently written first), not by JAX's
     ``jax_compilation_cache_max_size``: that bound lists and stats the whole folder under a
     file lock on every write, quadratic in the entries, and a suite writes thousands of tiny
     ones (300 random cases, JAX alone, cold: 147 s with it, 75 s without, which is what no
     cache at all costs; warm 30 s either way: README, "Benchmarks")."""
+    if not folder or os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return
     path = Path(folder)
     prune(path, "*-cache", COMPILE_CACHE_BYTES)
     prune(path, "*-atime", 0)  # the access times JAX's bound kept (runs before this one)
@@ -192,9 +195,7 @@ class JaxAdapter(WarmWhileCompiling, BoundedCompiledMemory, Adapter):
         precision = options.get("matmul_precision")
         if precision:
             jax.config.update("jax_default_matmul_precision", PRECISION[precision])
-        cache = self.compile_cache(options)
-        if cache and not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-            use_compile_cache(jax, cache)
+        use_compile_cache(jax, self.compile_cache(options))
 
         def affine(x: Any, k: Any, b: Any) -> Any:
             y = jnp.matmul(x, k)

@@ -43,7 +43,7 @@ from .base import (
     SkipBatch,
     kernel_of,
 )
-from .jax_adapter import BoundedCompiledMemory, WarmWhileCompiling
+from .jax_adapter import PRECISION, BoundedCompiledMemory, WarmWhileCompiling, use_compile_cache
 
 
 class KerasBackendAdapter(Adapter):
@@ -283,16 +283,13 @@ class KerasJaxAdapter(WarmWhileCompiling, BoundedCompiledMemory, KerasBackendAda
         self.jax = jax
 
     def configure(self, options: dict[str, str]) -> None:
-        from .jax_adapter import PRECISION, use_compile_cache
-
         if "cuda" not in options.get("devices", "cpu"):
             self.jax.config.update("jax_platforms", "cpu")  # no accelerator probing on CPU runs
         precision = options.get("matmul_precision")
         if precision:
             self.jax.config.update("jax_default_matmul_precision", PRECISION[precision])
-        cache = self.compile_cache(options)
-        if cache and not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-            use_compile_cache(self.jax, cache)  # Keras' eager ops are JAX's eager primitives
+        # Keras' eager ops are JAX's eager primitives
+        use_compile_cache(self.jax, self.compile_cache(options))
 
     def backend_version(self) -> str:
         return str(self.jax.__version__)
