@@ -104,6 +104,8 @@ def round_scaled(hi: np.ndarray, lo: np.ndarray, k: np.ndarray | int, dt: DType)
     """
     hi = np.asarray(hi, dtype=np.float64)
     lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), hi.shape)
+    if dt.np_type is not ml_dtypes.bfloat16 and not np.any(k):
+        return _round_unscaled(hi, lo, dt)
     kk = np.broadcast_to(np.asarray(k, dtype=np.int64), hi.shape)
     zero = hi == 0
     fin = np.isfinite(hi) & ~zero
@@ -112,6 +114,31 @@ def round_scaled(hi: np.ndarray, lo: np.ndarray, k: np.ndarray | int, dt: DType)
     out = hi.copy()
     out[zero] = np.copysign(0.0, np.where(lo[zero] != 0, lo[zero], hi[zero]))
     out[fin] = _round_finite(hi[fin], lo[fin], kk[fin], dt)
+    return out
+
+
+def _round_unscaled(hi: np.ndarray, lo: np.ndarray, dt: DType) -> np.ndarray:
+    """:func:`round_scaled` with ``k = 0`` for float16/float32/float64, about 3x faster: the
+    float64 ``hi`` is already the result for float64 (it is the nearest float64 to the exact
+    value), and NumPy's cast rounds it correctly to float16/float32. Only a tie at ``hi`` needs
+    ``lo``; a tie has ``52 - p`` trailing zero bits in ``hi``'s significand, so those rare
+    candidates (every value exactly in ``dt`` among them) take :func:`_round_finite`."""
+    if dt.p == 53:
+        out = hi.copy()
+    else:
+        with np.errstate(over="ignore"):
+            out = hi.astype(dt.np).astype(np.float64)
+        trailing = np.uint64((1 << (52 - dt.p)) - 1)
+        cand = (np.ascontiguousarray(hi).view(np.uint64) & trailing) == 0
+        cand &= np.isfinite(hi) & (hi != 0)
+        if cand.any():
+            out[cand] = _round_finite(hi[cand], lo[cand], np.zeros(1, np.int64), dt)
+        special = ~np.isfinite(hi)
+        if special.any():
+            out[special] = hi[special]  # nan keeps its bits, as in the general path
+    zero = hi == 0
+    if zero.any():
+        out[zero] = np.copysign(0.0, np.where(lo[zero] != 0, lo[zero], hi[zero]))
     return out
 
 

@@ -139,3 +139,23 @@ def test_round_float64_matches_fraction_rounding_and_round_pair(name: str) -> No
     )  # a value rounding to 0 keeps its sign
     assert np.array_equal(got.view(np.uint64), want.view(np.uint64)), values[got != want][:5]
     assert np.array_equal(got.view(np.uint64), via_pair.view(np.uint64))
+
+
+@pytest.mark.parametrize("name", ["float16", "float32", "float64"])
+def test_unscaled_rounding_matches_fraction_rounding_at_ties(name: str) -> None:
+    """round_pair's cast fast path against exact rational rounding of ``hi + lo`` with ``lo``
+    a remainder of either sign (or none): every tie must follow ``lo``, bit for bit, and agree
+    with the general scaled path."""
+    dt = D.get(name)
+    hi = _edges(dt, np.random.default_rng(13))
+    tiny = Fraction(1, 1 << 1200)  # below any float64 spacing: only its sign matters
+    for sign in (-1.0, 0.0, 1.0):
+        lo = np.full(hi.shape, sign)
+        got = D.round_pair(hi, lo, dt)
+        want = np.array([fraction_round(Fraction(h) + int(sign) * tiny, dt) for h in hi])
+        zero_sign = np.where((hi == 0) & (lo != 0), lo, hi)  # the exact value's sign
+        want = np.where(want == 0, np.copysign(0.0, zero_sign), want)
+        assert np.array_equal(got.view(np.uint64), want.view(np.uint64)), hi[got != want][:5]
+        nz = hi != 0
+        general = D._round_finite(hi[nz], lo[nz], np.zeros(1, np.int64), dt)
+        assert np.array_equal(got[nz].view(np.uint64), general.view(np.uint64))

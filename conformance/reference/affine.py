@@ -26,7 +26,7 @@ from fractions import Fraction
 import numpy as np
 
 from .. import dtypes as D
-from .eft import two_prod, two_sum
+from .eft import two_prod, two_sum, two_sum_into
 from .rounding import decide
 
 _U = 2.0**-53
@@ -68,8 +68,7 @@ def _affine(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dt: D.DType) -> 
     rows = math.prod(batch_shape)
     xs = x.reshape(rows, n)
     bias = None if b is None else np.asarray(b, np.float64)
-    x0 = np.where(np.isfinite(xs), xs, 0.0)
-    w0 = np.where(np.isfinite(w), w, 0.0)
+    x0, w0 = _finite(xs), _finite(w)
     b0 = np.zeros(m) if bias is None else np.where(np.isfinite(bias), bias, 0.0)
 
     hi = np.zeros((rows, m))
@@ -99,7 +98,7 @@ def _affine(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dt: D.DType) -> 
         values[i, j], exact_zero[i, j] = value, zero
 
     _ieee(xs, w, bias, values, hi, lo, err, exact_zero)
-    abs_sum = _abs_sum(x0, w0, b0, n)
+    abs_sum = _abs_sum(x0, w0, b0, n, dt)
     shape = (*batch_shape, m)
     return Affine(
         values.reshape(shape),
@@ -143,7 +142,10 @@ def _slices(
         rest = np.subtract(rest, sl, out=None if rest is a else rest)  # exact: sl is rest
         # rounded to a coarser grid
         out.append(sl)
-        if s == count or not rest.any():
+        if not rest.any():  # the common case for narrow dtypes: no |rest| array to build
+            rest_sums.append(np.zeros(a.shape[0]))
+            break
+        if s == count:
             rest_sums.append(np.abs(rest).sum(axis=1) * (1 + 2.0**-20))
             break
         rest_sums.append(n * np.ldexp(1.0, (ee - s * beta - 1).astype(np.int32)))
@@ -189,18 +191,18 @@ def _enclose(
             if (a + c) * beta < dt.p + PAIR_BITS
         ]
         # A slice product is exact only while its grid and its sum stay inside float64.
-        e_sum = ex[:, None] + ew[None, :]
         finest = max(a + c for a, c in pairs) + 2
-        unsafe = (e_sum - finest * beta < -1072) | (e_sum + log_n > 1020)
-        unsafe |= (np.abs(ex) > _E_RANGE)[:, None] | (np.abs(ew) > _E_RANGE)[None, :]
+        unsafe = _unsafe(ex, ew, finest * beta, log_n)
         s = x_sl[0] @ w_sl[0].T
         e_acc = np.zeros_like(s)
         e_abs = np.zeros_like(s)
+        prod, nxt, scratch = (np.empty_like(s) for _ in range(3))
         for a, c in pairs[1:]:
-            s, e = two_sum(s, x_sl[a] @ w_sl[c].T)
-            e_acc += e
-            e_abs += np.abs(e)
-        products[sl] = s + e_acc
+            np.matmul(x_sl[a], w_sl[c].T, out=prod)
+            two_sum_into(s, prod, e_acc, e_abs, nxt, scratch)
+            s, nxt = nxt, s
+        del prod, nxt, scratch
+        np.add(s, e_acc, out=products[sl])
         s, e = two_sum(s, np.broadcast_to(b, s.shape))
         e_acc += e
         e_abs += np.abs(e)
@@ -220,10 +222,28 @@ def _enclose(
         if x_rest[-1].any():
             bound += _outer_up(x_rest[-1], w_max)
         bound *= 1 + 2.0**-20
-        bad = unsafe | ~np.isfinite(h) | ~np.isfinite(lo_) | ~np.isfinite(bound)
-        hi[sl] = np.where(bad, 0.0, h)
-        lo[sl] = np.where(bad, 0.0, lo_)
-        err[sl] = np.where(bad, np.inf, bound)
+        hi[sl], lo[sl], err[sl] = h, lo_, bound
+        bad = ~np.isfinite(h)
+        bad |= ~np.isfinite(lo_)
+        bad |= ~np.isfinite(bound)
+        if unsafe is not None:
+            bad |= unsafe
+        if bad.any():
+            hi[sl][bad], lo[sl][bad], err[sl][bad] = 0.0, 0.0, np.inf
+
+
+def _unsafe(ex: np.ndarray, ew: np.ndarray, finest: int, log_n: int) -> np.ndarray | None:
+    """Where a slice product would leave float64's exact range (its finest grid below the
+    subnormals, or the sum above the largest float), or an operand row lies outside
+    ``±_E_RANGE``; None when no element can (the common case: no outer array is built)."""
+    lo_e, hi_e = int(ex.min()) + int(ew.min()), int(ex.max()) + int(ew.max())
+    far = max(int(np.abs(ex).max()), int(np.abs(ew).max())) > _E_RANGE
+    if lo_e - finest >= -1072 and hi_e + log_n <= 1020 and not far:
+        return None
+    e_sum = ex[:, None] + ew[None, :]
+    unsafe = (e_sum - finest < -1072) | (e_sum + log_n > 1020)
+    unsafe |= (np.abs(ex) > _E_RANGE)[:, None] | (np.abs(ew) > _E_RANGE)[None, :]
+    return unsafe
 
 
 def _outer_up(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -233,19 +253,34 @@ def _outer_up(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where((out == 0) & np.outer(a != 0, b != 0), 2.0**-1074, out)
 
 
-def _abs_sum(x: np.ndarray, w: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+def _finite(a: np.ndarray) -> np.ndarray:
+    """``a`` with nan and ±inf replaced by 0 (``a`` itself, not a copy, when all are finite)."""
+    fin = np.isfinite(a)
+    return a if fin.all() else np.where(fin, a, 0.0)
+
+
+def _abs_sum(x: np.ndarray, w: np.ndarray, b: np.ndarray, n: int, dt: D.DType) -> np.ndarray:
     """``sum |x_i w_i| + |b|``, rounded up: a float32 GEMM of the magnitudes rounded up to
     float32 where everything stays well inside float32's normal range (relative error
-    <= (n+1)·2**-24, padded), else float64."""
-    ax, aw = np.abs(x), np.abs(w)
-    mx, mw = (float(np.max(a, initial=0.0)) for a in (ax, aw))
-    smallest = min(float(np.min(a, where=a > 0, initial=np.inf)) for a in (ax, aw))
+    <= (n+1)·2**-24, padded), else float64. float16/bfloat16/float32 values are float32
+    values already: their magnitudes are taken in float32 (half the memory traffic)."""
+    exact32 = [_abs32(a) for a in (x, w)] if dt.p <= 24 else [None, None]
+    mags = [np.abs(a) if m is None else m for a, m in zip((x, w), exact32, strict=True)]
+    mx, mw = (float(np.max(a, initial=0.0)) for a in mags)
+    smallest = min(float(np.min(a, where=a > 0, initial=np.inf)) for a in mags)
     if mx * mw * n < 2.0**100 and smallest >= 2.0**-60:
-        s = (_up32(ax) @ _up32(aw).T).astype(np.float64)
+        ax, aw = (_up32(a) if a.dtype == np.float64 else a for a in mags)
+        s = (ax @ aw.T).astype(np.float64)
         s = s * (1 + (n + 2) * 2.0**-23) + (n + 1) * 2.0**-126  # float32 may flush: pad
     else:
-        s = (ax @ aw.T) * (1 + (n + 2) * _U * 2)
+        s = (np.abs(x) @ np.abs(w).T) * (1 + (n + 2) * _U * 2)
     return (s + np.abs(b)) * (1 + 2.0**-51) + 2.0**-1074  # the addition rounds too: upward
+
+
+def _abs32(a: np.ndarray) -> np.ndarray | None:
+    """``|a|`` as float32 when every value of ``a`` is a float32 value, else None."""
+    f = a.astype(np.float32)
+    return np.abs(f, out=f) if np.array_equal(f, a) else None
 
 
 def _up32(a: np.ndarray) -> np.ndarray:

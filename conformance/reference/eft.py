@@ -22,6 +22,21 @@ def two_sum(a: Arr, b: Arr) -> tuple[Arr, Arr]:
     return s, (a - (s - bb)) + (b - bb)
 
 
+def two_sum_into(a: Arr, b: Arr, e_sum: Arr, e_abs: Arr, out: Arr, scratch: Arr) -> None:
+    """:func:`two_sum` for accumulating, without new arrays (a fresh large array costs its
+    page faults): ``out = fl(a + b)``, the exact error added to ``e_sum`` and its magnitude
+    to ``e_abs``. The same operations in the same order as :func:`two_sum`, so the same
+    bits. ``b`` and ``scratch`` are overwritten; ``out`` must not be ``a`` or ``b``."""
+    np.add(a, b, out=out)
+    bb = np.subtract(out, a, out=scratch)
+    np.subtract(b, bb, out=b)  # b - bb
+    np.subtract(out, bb, out=bb)  # s - bb
+    np.subtract(a, bb, out=bb)  # a - (s - bb)
+    np.add(bb, b, out=bb)  # the error
+    e_sum += bb
+    e_abs += np.abs(bb, out=bb)
+
+
 def fast_two_sum(a: Arr, b: Arr) -> tuple[Arr, Arr]:
     """As :func:`two_sum` for ``|a| >= |b|`` (or a == 0)."""
     s = a + b
