@@ -35,7 +35,7 @@ def base_row(u: Unit, fw: FrameworkRun, op: str, path: str, mode: str, device: s
         mode=mode,
         device=device,
         status="pass",
-        settings=dict(fw.settings),
+        settings=fw.settings,  # shared by the framework's rows: replaced, never changed
     )
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 from . import dtypes as D
@@ -41,9 +42,15 @@ MAX_SAVED = 1 << 18  # elements kept per array (256 Ki): ~1 MiB for float32
 
 @dataclass(frozen=True)
 class Stored:
-    values: np.ndarray  # float64, flattened (strided when ``stride > 1``)
+    raw: np.ndarray  # flattened (strided when ``stride > 1``), in its storage dtype
     shape: tuple[int, ...]  # the original shape
     stride: int
+
+    @property
+    def values(self) -> np.ndarray:
+        """The values as float64 (kept in their own dtype: a run holds every output until
+        the report, and float32 halves that)."""
+        return self.raw.astype(np.float64)
 
     @property
     def sampled(self) -> bool:
@@ -155,7 +162,10 @@ class OutputStore:
         arr = np.asarray(values, dtype=np.float64)
         flat = arr.reshape(-1)
         stride = max(1, math.ceil(flat.size / MAX_SAVED))
-        self._arrays[key] = Stored(flat[::stride].copy(), tuple(arr.shape), stride)
+        kept = flat[::stride]
+        dt = D.DTYPES.get(key[2], D.FLOAT64)  # a value outside the dtype keeps float64
+        raw = kept.astype(dt.np) if dt.p < 53 and _representable(kept, dt) else kept.copy()
+        self._arrays[key] = Stored(raw, tuple(arr.shape), stride)
 
     def add_output(self, row: Row, y: np.ndarray) -> None:
         self._put(("output", *row_key(row)), np.asarray(y).astype(np.float64))
@@ -208,12 +218,8 @@ class OutputStore:
         index: list[dict[str, Any]] = []
         arrays: dict[str, np.ndarray] = {}
         for i, (key, st) in enumerate(self._arrays.items()):
-            store_as = key[2] if key[2] in D.DTYPES else "float64"
-            dt = D.get(store_as)
-            vals = st.values
-            if not _representable(vals, dt):
-                store_as, dt = "float64", D.FLOAT64
-            native = vals.astype(dt.np)
+            native = st.raw
+            store_as = "bfloat16" if native.dtype == ml_dtypes.bfloat16 else native.dtype.name
             if store_as == "bfloat16":
                 native = native.view(np.uint16)
             arrays[f"a{i}"] = native
@@ -236,14 +242,19 @@ class OutputStore:
                 raw = data[f"a{i}"]
                 if dt.name == "bfloat16":
                     raw = raw.view(dt.np)
+                if raw.dtype not in _KEPT_DTYPES:  # a file's own choice: read as float64
+                    raw = raw.astype(np.float64)
                 store._arrays[tuple(meta["key"])] = Stored(
-                    raw.astype(np.float64), tuple(meta["shape"]), int(meta["stride"])
+                    raw, tuple(meta["shape"]), int(meta["stride"])
                 )
             if "inputs" in data:
                 for entry in json.loads(str(data["inputs"])):
                     case, dtype = (str(k) for k in entry["key"])
                     store._inputs[(case, dtype)] = entry["inputs"]
         return store
+
+
+_KEPT_DTYPES = tuple(np.dtype(d.np) for d in D.DTYPES.values())
 
 
 def _representable(values: np.ndarray, dt: D.DType) -> bool:

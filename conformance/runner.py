@@ -429,7 +429,7 @@ class _Run:
         elif kind == "init":
             fw.inits[msg["result"].key] = msg["result"]
         elif kind == "settings":  # measured later (compiled-mode denormals)
-            fw.settings.update(msg["settings"])
+            fw.settings = {**fw.settings, **msg["settings"]}  # rows share the old one
         elif kind == "tick":
             if w.name in self.done:
                 self.show.advanced(w.name, self.done[w.name] + msg["done"])

@@ -235,6 +235,8 @@ class FrameworkRun:
 
     name: str
     version: str = ""
+    #: shared by every row of the framework (a copy each cost ~1 KB a row): replace it,
+    #: never change it in place
     settings: dict[str, str] = field(default_factory=dict)
     fatal: str = ""  # why its unfinished rows are errors
     skip: str = ""  # why all its rows are skipped (not installed)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conformance import dtypes as D
 from conformance import report
 from conformance.outputs import OutputStore
 from conformance.registry import available_specs
@@ -142,3 +143,26 @@ def test_repro_snippet_runs_and_shows_the_mismatch(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert "MISMATCH reproduced" in done.stdout
     assert "got 1.5, want 9.0" in done.stdout
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_outputs_keep_their_own_dtype_and_every_bit(tmp_path: Path, dtype: str) -> None:
+    """Arrays are held in their dtype (half the memory for float32) and read back as the same
+    float64 bits, -0, inf and nan included; a value outside the dtype keeps float64."""
+    dt = D.get(dtype)
+    vals = D.round_float64(np.random.default_rng(3).normal(size=500) * 1e3, dt)
+    vals[:4] = [-0.0, np.inf, -np.inf, np.nan]
+    store = OutputStore()
+    store.add_reference("c", dtype, "affine", vals)
+    outside = vals.copy()
+    outside[5] = 1 + 2.0**-40 if dtype != "float64" else outside[5]
+    store.add_reference("c", dtype, "sigmoid", outside)
+    st = store.reference("c", dtype, "affine")
+    assert st is not None and st.raw.dtype == np.dtype(dt.np)
+    store.save(tmp_path / "o.npz")
+    back = OutputStore.load(tmp_path / "o.npz")
+    for op, want in (("affine", vals), ("sigmoid", outside)):
+        for s in (store, back):
+            got = s.reference("c", dtype, op)
+            assert got is not None
+            assert np.array_equal(got.values.view(np.uint64), want.view(np.uint64))

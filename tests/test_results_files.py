@@ -300,3 +300,29 @@ def test_gate_reads_a_stream(tmp_path: Path) -> None:
             s.write(r)
     res = gate.compare(rows, read_rows(tmp_path / "c.jsonl"))
     assert not res.failed and res.unchanged == len(rows)
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_write_json_streams_the_text_json_dumps_would_give(tmp_path: Path, count: int) -> None:
+    """results.json is written a row at a time; the bytes are those of one json.dumps."""
+    rows = [
+        Row(
+            case=f"c{i}",
+            file="f.yaml",
+            dtype="float32",
+            op="affine",
+            framework="numpy",
+            framework_version="1",
+            path="p",
+            mode="eager",
+            device="cpu",
+            status="pass",
+            message='a\nb "q" é',
+            settings={"k": "v"},
+        )
+        for i in range(count)
+    ]
+    path = tmp_path / "results.json"
+    write_json(rows, path)
+    want = json.dumps([r.to_json() for r in rows], indent=1) + "\n"
+    assert path.read_text(encoding="utf-8") == want

@@ -365,8 +365,8 @@ def _groups(
 def _distance(ra: Row, rb: Row, dt: D.DType, store: OutputStore | None) -> tuple[float | None, str]:
     sa = store.output(ra) if store is not None else None
     sb = store.output(rb) if store is not None else None
-    if sa is not None and sb is not None and sa.values.shape == sb.values.shape:
-        if sa.values.size == 0:
+    if sa is not None and sb is not None and sa.raw.shape == sb.raw.shape:
+        if sa.raw.size == 0:
             return 0.0, "exact"
         d = float(np.max(D.ulp_distance(sa.values, sb.values, dt)))
         return d, ("lower" if sa.sampled or sb.sampled else "exact")
