@@ -123,6 +123,8 @@ def _round_unscaled(hi: np.ndarray, lo: np.ndarray, dt: DType) -> np.ndarray:
     value), and NumPy's cast rounds it correctly to float16/float32. Only a tie at ``hi`` needs
     ``lo``; a tie has ``52 - p`` trailing zero bits in ``hi``'s significand, so those rare
     candidates (every value exactly in ``dt`` among them) take :func:`_round_finite`."""
+    if hi.ndim == 0:
+        return _round_unscaled(hi.reshape(1), lo.reshape(1), dt).reshape(())
     if dt.p == 53:
         out = hi.copy()
     else:

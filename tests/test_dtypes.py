@@ -159,3 +159,10 @@ def test_unscaled_rounding_matches_fraction_rounding_at_ties(name: str) -> None:
         nz = hi != 0
         general = D._round_finite(hi[nz], lo[nz], np.zeros(1, np.int64), dt)
         assert np.array_equal(got[nz].view(np.uint64), general.view(np.uint64))
+
+
+@pytest.mark.parametrize("name", D.DTYPE_NAMES)
+def test_round_pair_of_a_scalar_array(name: str) -> None:
+    dt = D.get(name)
+    got = D.round_pair(np.array(1.0 + 2.0**-30), np.array(-1.0), dt)
+    assert got.shape == () and float(got) == (1.0 + 2.0**-30 if dt.p == 53 else 1.0)
