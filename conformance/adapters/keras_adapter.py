@@ -43,7 +43,13 @@ from .base import (
     SkipBatch,
     kernel_of,
 )
-from .jax_adapter import PRECISION, BoundedCompiledMemory, WarmWhileCompiling, use_compile_cache
+from .jax_adapter import (
+    PRECISION,
+    BoundedCompiledMemory,
+    WarmWhileCompiling,
+    share_ir_contexts,
+    use_compile_cache,
+)
 
 
 class KerasBackendAdapter(Adapter):
@@ -281,6 +287,7 @@ class KerasJaxAdapter(WarmWhileCompiling, BoundedCompiledMemory, KerasBackendAda
 
         jax.config.update("jax_enable_x64", True)  # float64 would silently be float32
         self.jax = jax
+        share_ir_contexts()  # Keras' eager ops are JAX's eager primitives, lowered alike
 
     def configure(self, options: dict[str, str]) -> None:
         if "cuda" not in options.get("devices", "cpu"):
