@@ -432,8 +432,18 @@ class JaxAdapter(WarmWhileCompiling, BoundedCompiledMemory, Adapter):
     def _linen_path(self, batch: Batch, dev: Any, sigmoid: bool) -> PathFn:
         linen = self.flax().linen
         dtype = self.jnp.dtype(batch.dtype)
+        # apply() traces the initializer on every call, only for its shape (flax checks the
+        # given params against it): zeros trace one primitive, the default lecun_normal a
+        # truncated-normal draw (1,000 random cases, JAX alone, warm: 54 s -> 30 s). The
+        # outputs come from the given params either way.
+        zeros = linen.initializers.zeros_init()
         dense = linen.Dense(
-            batch.out_features, use_bias=batch.has_bias, dtype=dtype, param_dtype=dtype
+            batch.out_features,
+            use_bias=batch.has_bias,
+            dtype=dtype,
+            param_dtype=dtype,
+            kernel_init=zeros,
+            bias_init=zeros,
         )
 
         def forward(params: Any, x: Any) -> Any:
