@@ -166,11 +166,15 @@ class TensorflowAdapter(Adapter):
     def _dense_path(self, batch: Batch, dev: str, activation: str | None) -> PathFn:
         tf = self.tf
         with tf.device(dev):
+            # built on zeros, not the default glorot_uniform draw: every case assigns its own
+            # parameters (a build took 7.7 ms with the draw, 4.1 ms without)
             layer = self.keras.layers.Dense(
                 batch.out_features,
                 activation=activation,
                 use_bias=batch.has_bias,
                 dtype=batch.dtype,
+                kernel_initializer="zeros",
+                bias_initializer="zeros",
             )
             layer.build((None, batch.in_features))
         call = self.compile(batch, lambda x: layer(x))
