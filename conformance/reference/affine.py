@@ -69,7 +69,7 @@ def _affine(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dt: D.DType) -> 
     xs = x.reshape(rows, n)
     bias = None if b is None else np.asarray(b, np.float64)
     x0, w0 = _finite(xs), _finite(w)
-    b0 = np.zeros(m) if bias is None else np.where(np.isfinite(bias), bias, 0.0)
+    b0 = np.zeros(m) if bias is None else _finite(bias)
 
     hi = np.zeros((rows, m))
     lo = np.zeros((rows, m))
