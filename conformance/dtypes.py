@@ -104,44 +104,36 @@ def round_scaled(hi: np.ndarray, lo: np.ndarray, k: np.ndarray | int, dt: DType)
     """
     hi = np.asarray(hi, dtype=np.float64)
     lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), hi.shape)
-    if dt.np_type is not ml_dtypes.bfloat16 and not np.any(k):
-        return _round_unscaled(hi, lo, dt)
     kk = np.broadcast_to(np.asarray(k, dtype=np.int64), hi.shape)
+    cast = dt.np_type is not ml_dtypes.bfloat16 and not np.any(k)
+    finite = _round_cast if cast else _round_finite
     zero = hi == 0
     fin = np.isfinite(hi) & ~zero
     if fin.all():  # the common case: no subsetting
-        return _round_finite(hi, lo, kk, dt)
+        return finite(hi, lo, kk, dt)
     out = hi.copy()
     out[zero] = np.copysign(0.0, np.where(lo[zero] != 0, lo[zero], hi[zero]))
-    out[fin] = _round_finite(hi[fin], lo[fin], kk[fin], dt)
+    out[fin] = finite(hi[fin], lo[fin], kk[fin], dt)
     return out
 
 
-def _round_unscaled(hi: np.ndarray, lo: np.ndarray, dt: DType) -> np.ndarray:
-    """:func:`round_scaled` with ``k = 0`` for float16/float32/float64, about 3x faster: the
-    float64 ``hi`` is already the result for float64 (it is the nearest float64 to the exact
-    value), and NumPy's cast rounds it correctly to float16/float32. Only a tie at ``hi`` needs
-    ``lo``; a tie has ``52 - p`` trailing zero bits in ``hi``'s significand, so those rare
-    candidates (every value exactly in ``dt`` among them) take :func:`_round_finite`."""
-    if hi.ndim == 0:
-        return _round_unscaled(hi.reshape(1), lo.reshape(1), dt).reshape(())
+def _round_cast(h: np.ndarray, low: np.ndarray, ks: np.ndarray, dt: DType) -> np.ndarray:
+    """:func:`_round_finite` where every ``ks`` is 0 and ``dt`` is float16/float32/float64,
+    about 3x faster: the float64 ``h`` is already the result for float64 (it is the nearest
+    float64 to the exact value), and NumPy's cast rounds it correctly to float16/float32. Only
+    a tie at ``h`` needs ``low``; a tie has ``52 - p`` trailing zero bits in ``h``'s
+    significand, so those rare candidates (every value exactly in ``dt`` among them) take
+    :func:`_round_finite`."""
     if dt.p == 53:
-        out = hi.copy()
-    else:
-        with np.errstate(over="ignore"):
-            out = hi.astype(dt.np).astype(np.float64)
-        trailing = np.uint64((1 << (52 - dt.p)) - 1)
-        cand = (np.ascontiguousarray(hi).view(np.uint64) & trailing) == 0
-        cand &= np.isfinite(hi) & (hi != 0)
-        if cand.any():
-            out[cand] = _round_finite(hi[cand], lo[cand], np.zeros(1, np.int64), dt)
-        special = ~np.isfinite(hi)
-        if special.any():
-            out[special] = hi[special]  # nan keeps its bits, as in the general path
-    zero = hi == 0
-    if zero.any():
-        out[zero] = np.copysign(0.0, np.where(lo[zero] != 0, lo[zero], hi[zero]))
-    return out
+        return h.copy()
+    h1, low1 = np.atleast_1d(h), np.atleast_1d(low)  # a 0-d array cannot be masked
+    with np.errstate(over="ignore"):
+        out = h1.astype(dt.np).astype(np.float64)
+    trailing = np.uint64((1 << (52 - dt.p)) - 1)
+    tie = (np.ascontiguousarray(h1).view(np.uint64) & trailing) == 0
+    if tie.any():
+        out[tie] = _round_finite(h1[tie], low1[tie], np.zeros(1, np.int64), dt)
+    return out.reshape(h.shape)
 
 
 def _round_finite(h: np.ndarray, low: np.ndarray, ks: np.ndarray, dt: DType) -> np.ndarray:
