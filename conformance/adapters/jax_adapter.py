@@ -71,6 +71,17 @@ def use_compile_cache(jax: Any, folder: str | None) -> None:
     jax.config.update("jax_compilation_cache_max_size", -1)
 
 
+def configure_jax(jax: Any, options: dict[str, str], cache: str | None) -> None:
+    """What the ``jax`` and ``keras-jax`` workers set alike: CPU only unless CUDA is asked
+    for (no accelerator probing), the run's matmul precision, the persistent cache."""
+    if "cuda" not in options.get("devices", "cpu"):
+        jax.config.update("jax_platforms", "cpu")
+    precision = options.get("matmul_precision")
+    if precision:
+        jax.config.update("jax_default_matmul_precision", PRECISION[precision])
+    use_compile_cache(jax, cache)
+
+
 #: lowerings per MLIR context before a fresh one (bounds what a context keeps uniqued)
 IR_CONTEXT_USES = 256
 #: set (to anything) to give every JAX lowering a fresh MLIR context again, as JAX does
@@ -235,12 +246,7 @@ class JaxAdapter(WarmWhileCompiling, BoundedCompiledMemory, Adapter):
 
     def configure(self, options: dict[str, str]) -> None:
         jax, jnp = self.jax, self.jnp
-        if "cuda" not in options.get("devices", "cpu"):
-            jax.config.update("jax_platforms", "cpu")  # no accelerator probing on CPU runs
-        precision = options.get("matmul_precision")
-        if precision:
-            jax.config.update("jax_default_matmul_precision", PRECISION[precision])
-        use_compile_cache(jax, self.compile_cache(options))
+        configure_jax(jax, options, self.compile_cache(options))
 
         def affine(x: Any, k: Any, b: Any) -> Any:
             y = jnp.matmul(x, k)

@@ -44,11 +44,10 @@ from .base import (
     kernel_of,
 )
 from .jax_adapter import (
-    PRECISION,
     BoundedCompiledMemory,
     WarmWhileCompiling,
+    configure_jax,
     share_ir_contexts,
-    use_compile_cache,
 )
 
 
@@ -290,13 +289,8 @@ class KerasJaxAdapter(WarmWhileCompiling, BoundedCompiledMemory, KerasBackendAda
         share_ir_contexts()  # Keras' eager ops are JAX's eager primitives, lowered alike
 
     def configure(self, options: dict[str, str]) -> None:
-        if "cuda" not in options.get("devices", "cpu"):
-            self.jax.config.update("jax_platforms", "cpu")  # no accelerator probing on CPU runs
-        precision = options.get("matmul_precision")
-        if precision:
-            self.jax.config.update("jax_default_matmul_precision", PRECISION[precision])
-        # Keras' eager ops are JAX's eager primitives
-        use_compile_cache(self.jax, self.compile_cache(options))
+        # Keras' eager ops are JAX's eager primitives: the same settings and cache
+        configure_jax(self.jax, options, self.compile_cache(options))
 
     def backend_version(self) -> str:
         return str(self.jax.__version__)
