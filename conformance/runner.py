@@ -35,6 +35,7 @@ expected values in the :class:`OutputStore`, for the report's reproduction progr
 from __future__ import annotations
 
 import functools
+import itertools
 import queue
 import signal
 import threading
@@ -167,7 +168,13 @@ class _Run:
         self.members: dict[int, list[int]] = {}  # batch -> its units
         self.sent: dict[str, list[int]] = {}  # framework -> the batches it owes
         self.answered: set[tuple[str, int]] = set()
-        self.pending: list[tuple[str, int, list[PathResult]]] = []  # waiting for references
+        # batches waiting for references, in arrival order, with the keys they still miss;
+        # ``waiting`` indexes them by key, so each reference wakes only its own batches (a
+        # rescan of every pending batch per reference was quadratic: 10,000 cases spent most
+        # of the parent's time there, holding the GIL the reference thread needs)
+        self.pending: dict[int, tuple[str, int, list[PathResult], set[tuple[str, str]]]] = {}
+        self.waiting: dict[tuple[str, str], list[int]] = {}
+        self.arrivals = itertools.count()
         self.refs: dict[tuple[str, str], Reference | str] = {}
         self.refs_finished = False
         self.unit_of: dict[tuple[str, str], int] = {}
@@ -435,8 +442,7 @@ class _Run:
                 self.show.advanced(w.name, self.done[w.name] + msg["done"])
         elif kind == "batch":
             self.answered.add((w.name, msg["batch"]))
-            self.pending.append((w.name, msg["batch"], msg["results"]))
-            self._judge_ready()
+            self._batch_in(w.name, msg["batch"], msg["results"])
         elif kind == "batch_error":
             self.problems.append(f"{w.name}: batch {msg['batch']}: {msg['traceback']}")
             self._status_batch(w.name, msg["batch"], "error", msg["message"])
@@ -479,7 +485,12 @@ class _Run:
         if i is not None and isinstance(ref, Reference) and self.units[i].case.init is not None:
             # the loader checked the other cases' pins; an init case's exist only now
             self.errors.extend(pin_errors(self.units[i].case, self.units[i].dtype, ref))
-        self._judge_ready()
+        for token in self.waiting.pop(key, []):
+            name, b, results, missing = self.pending[token]
+            missing.discard(key)
+            if not missing:
+                del self.pending[token]
+                self._judge_batch(name, b, results)
 
     def _references(self) -> None:
         try:
@@ -543,18 +554,20 @@ class _Run:
             if (name, b) not in self.answered:
                 self._status_batch(name, b, "error", why)
 
-    def _judge_ready(self) -> None:
-        """Judge every pending batch whose cases' references are all in."""
-        still = []
-        for name, b, results in self.pending:
-            if all(
-                (self.units[i].case.id, self.units[i].dtype) in self.refs
-                for i in self.members.get(b, [])
-            ):
-                self._judge_batch(name, b, results)
-            else:
-                still.append((name, b, results))
-        self.pending = still
+    def _batch_in(self, name: str, b: int, results: list[PathResult]) -> None:
+        """Judge a batch now if its cases' references are all in, else when the last arrives."""
+        missing = set()
+        for i in self.members.get(b, []):
+            key = (self.units[i].case.id, self.units[i].dtype)
+            if key not in self.refs:
+                missing.add(key)
+        if not missing:
+            self._judge_batch(name, b, results)
+            return
+        token = next(self.arrivals)
+        self.pending[token] = (name, b, results, missing)
+        for key in missing:
+            self.waiting.setdefault(key, []).append(token)
 
     def _judge_batch(self, name: str, b: int, results: list[PathResult]) -> None:
         if name not in self.chosen:
