@@ -35,28 +35,53 @@ class Metrics:
         return self.n_bad == 0
 
 
+@dataclass(frozen=True)
+class Target:
+    """What :func:`measure` needs of a target, computed once for every output compared with
+    it (a run compares each reference with every path of every framework)."""
+
+    t: np.ndarray  # float64
+    ordinal: np.ndarray
+    nan: np.ndarray
+    inf: np.ndarray
+    negative_zero: np.ndarray  # t is -0
+    positive_zero: np.ndarray  # t is +0
+    magnitude: np.ndarray  # |t|
+
+    @classmethod
+    def of(cls, target: np.ndarray, dt: D.DType) -> Target:
+        t = np.asarray(target, dtype=np.float64)
+        zero, sign = t == 0, np.signbit(t)
+        return cls(
+            t, D.ordinal(t, dt), np.isnan(t), np.isinf(t), zero & sign, zero & ~sign, np.abs(t)
+        )
+
+
 def measure(
     y: np.ndarray,
-    target: np.ndarray,
+    target: np.ndarray | Target,
     dt: D.DType,
     allowance: Allowance | None = None,
 ) -> Metrics:
-    """Errors of ``y`` against ``target`` (both float64 arrays of ``dt`` values); without an
-    allowance every element must be bit-identical up to the sign of zero."""
+    """Errors of ``y`` against ``target`` (both float64 arrays of ``dt`` values, the target
+    possibly prepared as a :class:`Target`); without an allowance every element must be
+    bit-identical up to the sign of zero."""
     y = np.asarray(y, dtype=np.float64)
-    t = np.asarray(target, dtype=np.float64)
+    tg = target if isinstance(target, Target) else Target.of(target, dt)
+    t = tg.t
     if y.shape != t.shape:
         raise ValueError(f"shape {y.shape} != expected shape {t.shape}")
-    ulp = D.ulp_distance(y, t, dt)
-    special = ~(np.isfinite(y) & np.isfinite(t))
-    wrong_zero = (y == 0) & (t == 0) & (np.signbit(y) != np.signbit(t))
+    ulp = D.ulp_distance_from(y, D.ordinal(y, dt), t, tg.ordinal, tg.nan, tg.inf)
+    special = ~np.isfinite(y) | tg.nan | tg.inf
+    y_zero, y_sign = y == 0, np.signbit(y)
+    wrong_zero = y_zero & ((y_sign & tg.positive_zero) | (~y_sign & tg.negative_zero))
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         diff = np.where(special, np.where(ulp == 0, 0.0, np.inf), np.abs(y - t))
-        rel = np.where(diff == 0, 0.0, diff / np.abs(t))
+        rel = np.where(diff == 0, 0.0, diff / tg.magnitude)
         ratio = _budget_ratio(diff, ulp, allowance)
     if allowance is not None and allowance.flush is not None:
         # a subnormal result flushed to zero of its own sign uses exactly its allowance
-        flushed = allowance.flush & (y == 0) & (np.signbit(y) == np.signbit(t))
+        flushed = allowance.flush & y_zero & (y_sign == np.signbit(t))
         ratio = np.where(flushed, np.minimum(ratio, 1.0), ratio)
     ratio = np.where(special & (ulp != 0), np.inf, ratio)  # never covered by a tolerance
     if allowance is not None and allowance.signed_zeros:

@@ -184,11 +184,22 @@ def ulp_distance(a: np.ndarray, b: np.ndarray, dt: DType) -> np.ndarray:
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    oa, ob = ordinal(a, dt), ordinal(b, dt)
+    return ulp_distance_from(a, ordinal(a, dt), b, ordinal(b, dt), np.isnan(b), np.isinf(b))
+
+
+def ulp_distance_from(
+    a: np.ndarray,
+    oa: np.ndarray,
+    b: np.ndarray,
+    ob: np.ndarray,
+    nb: np.ndarray,
+    ib: np.ndarray,
+) -> np.ndarray:
+    """:func:`ulp_distance` given both ordinals and ``b``'s nan and inf masks, which a caller
+    comparing many arrays against one ``b`` computes once."""
     ua, ub = oa.astype(np.uint64), ob.astype(np.uint64)
     dist = np.where(oa >= ob, ua - ub, ub - ua).astype(np.float64)
-    na, nb = np.isnan(a), np.isnan(b)
-    ia, ib = np.isinf(a), np.isinf(b)
+    na, ia = np.isnan(a), np.isinf(a)
     special = na | nb | ia | ib
     same_special = (na & nb) | (ia & ib & (a == b))
     return np.where(special, np.where(same_special, 0.0, np.inf), dist)

@@ -6,17 +6,18 @@ nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 
 import numpy as np
 
 from . import dtypes as D
 from .cases import for_dtype
-from .compare import Metrics, measure
+from .compare import Metrics, Target, measure
 from .planning import Unit
 from .reference import Reference
 from .results import Row
-from .tolerances import Tolerance, case_allowance, resolve
+from .tolerances import Allowance, Tolerance, case_allowance, resolve
 from .worker import FrameworkRun
 
 # Unit roundoff of the matmul *inputs* under a reduced-precision float32 matmul mode.
@@ -96,10 +97,48 @@ def init_rows(u: Unit, fw: FrameworkRun) -> list[Row]:
     return rows
 
 
-def judge(r: Row, u: Unit, ref: Reference, y: np.ndarray, accumulate: str = "") -> None:
+Prepared = tuple[Allowance, Target]
+
+
+class Memo:
+    """The allowance and prepared reference of a (unit, op, tolerance), shared by the rows of
+    every path and framework judged against them: without it each row recomputed both, a
+    fifth of a run's judging. Bounded by bytes held; the oldest entries go first."""
+
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self.max_bytes = max_bytes
+        self.held = 0
+        self.entries: dict[Hashable, tuple[Prepared, int]] = {}  # insertion order = age
+
+    def get(self, key: Hashable, make: Callable[[], Prepared]) -> Prepared:
+        hit = self.entries.get(key)
+        if hit is not None:
+            return hit[0]
+        value = make()
+        allow, target = value
+        size = sum(a.nbytes for a in vars(target).values()) + sum(
+            a.nbytes for a in (allow.abs_allow, allow.flush) if a is not None
+        )
+        self.entries[key] = (value, size)
+        self.held += size
+        while self.held > self.max_bytes and len(self.entries) > 1:
+            oldest = next(iter(self.entries))
+            self.held -= self.entries.pop(oldest)[1]
+        return value
+
+
+def judge(
+    r: Row,
+    u: Unit,
+    ref: Reference,
+    y: np.ndarray,
+    accumulate: str = "",
+    memo: Memo | None = None,
+) -> None:
     """Fill metrics and status of one row from a framework output: always against the exact
     reference, with the op's tolerance (a case's pinned values are checked against the
-    reference when the case loads, not here). ``accumulate``: the run's accumulation model."""
+    reference when the case loads, not here). ``accumulate``: the run's accumulation model;
+    ``memo``: the run's :class:`Memo` (rows of one unit share its allowance)."""
     dt = D.get(u.dtype)
     op = r.op
     case = u.case
@@ -111,9 +150,16 @@ def judge(r: Row, u: Unit, ref: Reference, y: np.ndarray, accumulate: str = "") 
         r.status, r.message = "fail", f"output dtype {y.dtype}, expected {dt.name}"
         return
     tol = device_tolerance(resolve(op, u.dtype, case.tolerance, accumulate), r)
-    allow = case_allowance(tol, op, ref, case.in_features if case.kind == "dense" else None)
+    n_in = case.in_features if case.kind == "dense" else None
+
+    def prepare() -> Prepared:
+        return case_allowance(tol, op, ref, n_in), Target.of(ref.of(op), dt)
+
+    # the unit is (case id, dtype); id(ref) tells two runs' references apart in one memo
+    key = (case.id, u.dtype, id(ref), op, tol, n_in)
+    allow, target = memo.get(key, prepare) if memo is not None else prepare()
     r.tolerance = allow.text
-    m = measure(y.astype(np.float64), ref.of(op), dt, allow)
+    m = measure(y.astype(np.float64), target, dt, allow)
     r.against = "reference"
     r.ref_max_abs_err, r.ref_max_ulp = m.max_abs_err, m.max_ulp
     _fill(r, m)

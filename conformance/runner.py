@@ -55,7 +55,7 @@ from .deadlines import default_limits
 from .errors import CaseError, UsageError
 from .host import machine_key
 from .interrupts import RunInterrupted, signum_of
-from .judge import base_row, init_rows, judge
+from .judge import Memo, base_row, init_rows, judge
 from .loader import load_cases
 from .outputs import INPUTS_MAX, Inputs, OutputStore
 from .planning import DEVICES, MODES, Unit, expand, plan, wanted
@@ -174,6 +174,7 @@ class _Run:
         # of the parent's time there, holding the GIL the reference thread needs)
         self.pending: dict[int, tuple[str, int, list[PathResult], set[tuple[str, str]]]] = {}
         self.waiting: dict[tuple[str, str], list[int]] = {}
+        self.memo = Memo()
         self.arrivals = itertools.count()
         self.refs: dict[tuple[str, str], Reference | str] = {}
         self.refs_finished = False
@@ -608,7 +609,7 @@ class _Run:
             r.status, r.message = "error", err or "the adapter returned no output"
         else:
             try:
-                judge(r, u, ref, y, self.options.accumulation)
+                judge(r, u, ref, y, self.options.accumulation, self.memo)
             except Exception as exc:  # a bug of ours: costs this row, the traceback is kept
                 r.status, r.message = "error", f"judging failed: {type(exc).__name__}: {exc}"
                 self.problems.append(f"judging {r.case} {r.path}: {traceback.format_exc()}")
