@@ -119,6 +119,11 @@ def main() -> int:
     sys.stdout = sys.stderr
     faulthandler.enable(file=sys.stderr, all_threads=True)  # a segfault shows where
     job = wire.receive_pickle(sys.stdin.buffer)
+    # Idle OpenMP threads (torch's libgomp) sleep instead of spinning, before any framework
+    # loads its runtime: the workers share the cores, and spinning pools made torch 4x slower
+    # beside the others. No result changes (the same threads split the same work); a policy
+    # the user set is kept, and the rows' settings say which one ran.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from .registry import load_class
 
     try:
@@ -126,6 +131,7 @@ def main() -> int:
         adapter.setup()
         adapter.configure(job.get("options") or {})
         settings = {**host_settings(), **adapter.denormals(), **adapter.settings()}
+        settings["omp_wait_policy"] = os.environ["OMP_WAIT_POLICY"]
         wire.send(
             proto,
             "hello",
