@@ -56,3 +56,75 @@ def test_flax_paths_pass_eager_and_compiled_and_the_flax_init_pins_reproduce(
         for p in ("flax.nnx.Linear.kernel (lecun_normal)", "flax.nnx.Linear.bias (zeros)")
     }
     assert {r["status"] for r in init} == {"pass"}
+
+
+def _nnx_outputs(adapter: object, batches: list[object]) -> list[dict[str, list[object]]]:
+    out = []
+    for b in batches:
+        results = adapter.run(b)  # type: ignore[attr-defined]
+        out.append({r.path: r.outputs for r in results if r.path.startswith("flax.nnx")})
+    return out
+
+
+def test_nnx_paths_share_one_layer_per_batch_and_thread_with_the_same_outputs() -> None:
+    """``nnx.Linear`` and ``nnx.Sequential`` of a batch use one layer (built once per thread
+    and signature); batches that differ only in dtype or bias get their own, and every
+    output is what a layer built for that path alone gives."""
+    import threading
+
+    import numpy as np
+
+    from conformance.adapters.base import Batch, Item
+    from conformance.adapters.jax_adapter import JaxAdapter
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 3)).round(3)
+    k = rng.normal(size=(3, 2)).round(3)
+    b = np.array([0.5, -0.25])
+
+    def batch(dtype: str, bias: bool) -> Batch:
+        cast = {"float32": np.float32, "float64": np.float64}[dtype]
+        item = Item(
+            "c", x.astype(cast), None, k.astype(cast), "kernel", b.astype(cast) if bias else None
+        )
+        return Batch("dense", dtype, 3, 2, bias, [item])
+
+    # same shape, another dtype, then no bias, then the first again
+    batches = [
+        batch("float32", True),
+        batch("float64", True),
+        batch("float32", False),
+        batch("float32", True),
+    ]
+    shared = JaxAdapter()
+    shared.setup()
+    shared.configure({})
+
+    class Fresh(JaxAdapter):
+        def _nnx_layer(self, batch: Batch, dev: object) -> object:
+            self._nnx_layers.last = None
+            return super()._nnx_layer(batch, dev)
+
+    fresh = Fresh()
+    fresh.setup()
+    fresh.configure({})
+    got, want = _nnx_outputs(shared, batches), _nnx_outputs(fresh, batches)
+    for bt, g, w in zip(batches, got, want, strict=True):
+        assert set(g) == {"flax.nnx.Linear", "flax.nnx.Sequential(nnx.Linear, nnx.sigmoid)"}
+        for path in g:
+            (yg,), (yw,) = g[path], w[path]
+            assert yg.dtype == np.dtype(bt.dtype) and yg.tobytes() == yw.tobytes(), (bt, path)
+    # the bias shows: the no-bias batch differs from the first
+    assert got[2]["flax.nnx.Linear"][0].tobytes() != got[0]["flax.nnx.Linear"][0].tobytes()
+
+    dev = shared.device(batches[0])
+    mine = shared._nnx_layer(batches[0], dev)
+    assert shared._nnx_layer(batches[0], dev) is mine
+    assert shared._nnx_layer(batches[1], dev) is not mine
+    again = shared._nnx_layer(batches[0], dev)  # the last signature this thread built
+    other: list[object] = []
+    t = threading.Thread(target=lambda: other.append(shared._nnx_layer(batches[0], dev)))
+    t.start()
+    t.join()
+    assert other[0] is not again  # the warm-ahead thread's batches never assign to it
+    assert shared._nnx_layer(batches[0], dev) is again
