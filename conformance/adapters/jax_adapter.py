@@ -407,12 +407,12 @@ class JaxAdapter(WarmWhileCompiling, BoundedCompiledMemory, Adapter):
         about 5 % of a warm JAX worker on 1,000 random cases). Kept per thread (the
         warm-ahead thread runs the next batch beside this one) and per shape, dtype, bias
         and device; a batch with another signature builds its own."""
-        nnx = self.flax().nnx
-        dtype = self.jnp.dtype(batch.dtype)
-        key = (batch.in_features, batch.out_features, batch.has_bias, str(dtype), str(dev))
+        key = (batch.in_features, batch.out_features, batch.has_bias, batch.dtype, str(dev))
         mine = getattr(self._nnx_layers, "last", None)
         if mine is not None and mine[0] == key:
             return mine[1]
+        nnx = self.flax().nnx
+        dtype = self.jnp.dtype(batch.dtype)
 
         def zeros(key: Any, shape: Any, dtype: Any = None) -> Any:
             return self.tensor(np.zeros(shape, dtype), dev)
