@@ -15,7 +15,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from . import escape
+from . import escape, heap
 from .errors import EXIT_USAGE, UsageError
 from .interrupts import signum_of
 
@@ -54,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
+    heap.keep_freed_blocks()  # the reference and judging reuse freed arrays (see heap)
     try:
         return int(args.func(args))
     except UsageError as exc:
