@@ -4,9 +4,11 @@
 weight (M, N) and bias (M,) as normal values rounded to the dtype (float64 arrays of dtype
 values, as the suite hands them to the reference), times ``x @ weight.T`` in float64 (best of
 3), then ``conformance.reference.reference`` on the first b rows for b = B/2**k, doubling up
-to B, printing one JSON line per step. The output rows are independent, so the time grows
-linearly with b: when the cap stops the child, the largest finished step gives the size
-reached and an estimate for the full size.
+to B, printing one JSON line per step; the full size runs 3 times too, so that both sides are
+a best of 3 (the first is kept as ``first_s``). The child tunes its heap as ``conformance``
+does (:mod:`conformance.heap`): the figure is the reference as the suite runs it. The output
+rows are independent, so the time grows linearly with b: when the cap stops the child, the
+largest finished step gives the size reached and an estimate for the full size.
 
     python benchmarks/reference_speed.py DTYPE B N M     # the child; JSON lines on stdout
 """
@@ -22,6 +24,7 @@ from typing import Any
 from procs import measure as run_measured
 
 SMALLEST_STEP = 1  # rows of the first step (then doubling)
+REPEATS = 3  # of the matmul at every step, and of the reference at the full size
 
 
 def _ladder(rows: int) -> list[int]:
@@ -37,7 +40,10 @@ def child(dtype: str, rows: int, n_in: int, n_out: int) -> None:
     import numpy as np
 
     from conformance import dtypes as D
+    from conformance import heap
     from conformance.reference import reference
+
+    tuned = heap.keep_freed_blocks()
 
     dt = D.get(dtype)
     rng = np.random.default_rng(20240601)
@@ -51,7 +57,7 @@ def child(dtype: str, rows: int, n_in: int, n_out: int) -> None:
 
     def matmul(b: int) -> float:
         best = float("inf")
-        for _ in range(3):
+        for _ in range(REPEATS):
             t = time.perf_counter()
             _ = x[:b] @ w.T + bias
             best = min(best, time.perf_counter() - t)
@@ -60,12 +66,15 @@ def child(dtype: str, rows: int, n_in: int, n_out: int) -> None:
     def emit(**fields: Any) -> None:
         print(json.dumps(fields), flush=True)
 
-    emit(step="matmul", rows=rows, seconds=matmul(rows))
+    emit(step="matmul", rows=rows, seconds=matmul(rows), heap_tuned=tuned)
     for b in _ladder(rows):
         mm = matmul(b)
-        t = time.perf_counter()
-        reference(dtype, x=x[:b], weight=w, bias=bias)
-        emit(step="reference", rows=b, seconds=time.perf_counter() - t, matmul_seconds=mm)
+        times: list[float] = []
+        for _ in range(REPEATS if b == rows else 1):
+            t = time.perf_counter()
+            reference(dtype, x=x[:b], weight=w, bias=bias)
+            times.append(time.perf_counter() - t)
+        emit(step="reference", rows=b, seconds=min(times), first_s=times[0], matmul_seconds=mm)
 
 
 def measure(
@@ -82,6 +91,7 @@ def measure(
     )
     steps = []
     matmul_full = None
+    heap_tuned = None
     for line in m.stdout.splitlines():
         try:
             rec = json.loads(line)
@@ -89,6 +99,7 @@ def measure(
             continue
         if rec.get("step") == "matmul":
             matmul_full = rec["seconds"]
+            heap_tuned = rec.get("heap_tuned")
         elif rec.get("step") == "reference":
             steps.append(rec)
     out: dict[str, Any] = {
@@ -102,6 +113,7 @@ def measure(
         "others_busy": None if m.others_busy is None else round(m.others_busy, 3),
         "peak_rss_bytes": m.peak_rss_bytes,
         "matmul_s": matmul_full,
+        "heap_tuned": heap_tuned,
         "steps": steps,
     }
     if not steps:
@@ -122,6 +134,7 @@ def measure(
         reference_s=last["seconds"] if complete else None,
         reference_s_estimate=est,
         ratio=(last["seconds"] / matmul_full) if complete and matmul_full else None,
+        first_ratio=(last["first_s"] / matmul_full) if complete and matmul_full else None,
         ratio_estimate=(est / matmul_full) if matmul_full else None,
     )
     return out

@@ -440,7 +440,8 @@ def table(res: dict[str, Any]) -> str:
         for dtype, r in c["dtypes"].items():
             if r["complete"]:
                 value = (
-                    f"{r['reference_s']:.2f} s vs matmul {r['matmul_s']:.3f} s = {r['ratio']:.0f} x"
+                    f"{r['reference_s']:.2f} s vs matmul {r['matmul_s']:.3f} s = "
+                    f"{r['ratio']:.1f} x (best of 3; first {r['first_ratio']:.1f} x)"
                 )
             elif r["rows_reached"]:
                 value = (

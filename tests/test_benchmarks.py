@@ -57,6 +57,11 @@ def test_run_quick_reference_writes_the_documented_keys(tmp_path: Path) -> None:
         assert r["complete"] is True and r["rows_reached"] == 16
         assert r["reference_s"] > 0 and r["matmul_s"] > 0
         assert r["ratio"] == pytest.approx(r["reference_s"] / r["matmul_s"])
+        # the full size is a best of 3, like the matmul; the first run is kept beside it
+        full = r["steps"][-1]
+        assert full["first_s"] >= full["seconds"] == r["reference_s"]
+        assert r["first_ratio"] == pytest.approx(full["first_s"] / r["matmul_s"])
+        assert r["heap_tuned"] is sys.platform.startswith("linux")
         assert [s["rows"] for s in r["steps"]] == [1, 2, 4, 8, 16]
     keys = {(t["key"], t.get("dtype")) for t in res["targets"]}
     assert keys == {("c_ratio", d) for d in ref["dtypes"]}
