@@ -159,6 +159,77 @@ def _slice_count(dt: D.DType, beta: int) -> int:
     return -(-(dt.p + EXTRA_BITS) // beta)
 
 
+def _tail_levels(dt: D.DType, beta: int, log_n: int) -> int:
+    """Exact levels ``L`` (pairs with ``a + c < L``) after which the rest, one float64 GEMM per
+    slice (:func:`_split`), is as accurate as the pairs would be: the rest's products lie
+    ``L·β`` bits below the largest, and a length-``n`` GEMM errs by ``γ_n ≈ 2**(log n - 53)``
+    of their sum, so ``L·β + 53 - log n`` bits must reach ``PAIR_BITS`` beyond the dtype's
+    precision, as the pairs do (at least 1 level: an exact first product keeps exact sums of
+    short values exact)."""
+    levels = 1
+    while levels * beta + 53 - log_n < dt.p + PAIR_BITS:
+        levels += 1
+    return levels
+
+
+@dataclass
+class _Part:
+    """One operand part (a slice or a remainder) and its rows' ``max |v|`` and ``Σ |v|`` (the
+    sum rounded up), for the bounds ``Σ_k |u_k v_k| <= max|u| · Σ|v|``."""
+
+    values: np.ndarray
+    max: np.ndarray
+    sum: np.ndarray
+
+    @classmethod
+    def of(cls, a: np.ndarray) -> _Part:
+        mag = np.abs(a)
+        return cls(a, mag.max(axis=1), mag.sum(axis=1) * (1 + 2.0**-20))
+
+
+def _split(
+    a: np.ndarray, e: np.ndarray, beta: int, count: int
+) -> tuple[list[np.ndarray], list[_Part | None]]:
+    """The first ``count`` slices of each row of ``a`` (as :func:`_slices`) and the
+    remainders after each: ``rest[j]`` is ``a`` less its first ``j + 1`` slices (exact), None
+    when it is zero (as every later one then is, and no more slices are made)."""
+    ee = np.clip(e, -_E_RANGE, _E_RANGE)
+    rest = a
+    out: list[np.ndarray] = []
+    rests: list[_Part | None] = []
+    for s in range(1, count + 1):
+        sigma = np.ldexp(1.5, (ee - s * beta + 52).astype(np.int32))[:, None]
+        sl = rest + sigma
+        sl -= sigma
+        out.append(sl)
+        rest = rest - sl  # exact: sl is rest rounded to a coarser grid
+        if not rest.any():
+            break
+        rests.append(_Part.of(rest))
+    rests.extend([None] * (count - len(rests)))
+    return out, rests
+
+
+def _tail_terms(
+    x_sl: list[np.ndarray],
+    x_rest: list[_Part | None],
+    w: _Part,
+    w_rest: list[_Part | None],
+    levels: int,
+) -> list[tuple[_Part, _Part]]:
+    """What the exact pairs ``a + c < L`` leave of ``x @ w.T``, as products of whole parts:
+    ``Σ_{a<L} x_a · (w less its first L - a slices) + (x less its first L slices) · w``
+    (summing these and the pairs gives ``x @ w.T`` exactly). Zero parts are left out."""
+    terms = []
+    for a, xa in enumerate(x_sl[:levels]):
+        rest = w_rest[levels - a - 1]
+        if rest is not None and xa.any():
+            terms.append((_Part.of(xa), rest))
+    if x_rest[levels - 1] is not None:
+        terms.append((x_rest[levels - 1], w))  # type: ignore[arg-type]
+    return terms
+
+
 def _enclose(
     x: np.ndarray,
     w: np.ndarray,
@@ -169,36 +240,60 @@ def _enclose(
     err: np.ndarray,
     products: np.ndarray,
 ) -> None:
+    """``hi + lo ± err`` per element, by one of two schemes, whichever takes fewer GEMMs:
+
+    - *pairs*: every slice pair ``(a, c)`` that reaches ``PAIR_BITS`` beyond the dtype's
+      precision is an exact GEMM; the pairs left out are bounded (float16, bfloat16: 3 GEMMs);
+    - *tail*: the pairs of the first ``L`` levels are exact GEMMs, and the rest is ``L + 1``
+      ordinary float64 GEMMs of whole remainders (:func:`_tail_terms`), each off by at most
+      ``γ_n · Σ_k |u_k v_k| + n·2**-1074`` (Higham, *Accuracy and Stability*, 2nd ed., §3.1
+      and §2.1: any summation order, blocking or FMA; the second term is underflow) (float32:
+      3 GEMMs for 4; float64: 6 for 10, at n = 4096). This assumes a BLAS that sums the ``n``
+      products with float64 operations, as every one does; no Strassen-like algorithm.
+    """
     rows, n = x.shape
     m = w.shape[0]
     log_n = max(1, math.ceil(math.log2(n)))
     beta = (53 - log_n) // 2
     count = _slice_count(dt, beta)
+    pairs = [
+        (a, c) for a in range(count) for c in range(count) if (a + c) * beta < dt.p + PAIR_BITS
+    ]
+    levels = _tail_levels(dt, beta, log_n)
+    tail = levels * (levels + 1) // 2 + levels + 1 < len(pairs)
     ew = _row_exponents(w)
-    w_sl, w_rest = _slices(w, ew, beta, count)
+    if tail:
+        pairs = [(a, c) for a in range(levels) for c in range(levels) if a + c < levels]
+        w_sl, w_parts = _split(w, ew, beta, levels)
+        w_whole = _Part.of(w)
+        w_rest: list[np.ndarray] = []
+    else:
+        w_sl, w_rest = _slices(w, ew, beta, count)
     w_max = np.max(np.abs(w), axis=1)
+    gamma = n * _U / (1 - n * _U) * (1 + 2.0**-40)
     step = max(1, _CHUNK // max(1, m))
     for r0 in range(0, rows, step):
         sl = slice(r0, min(rows, r0 + step))
         xc = x[sl]
         ex = _row_exponents(xc)
-        x_sl, x_rest = _slices(xc, ex, beta, count)
-        # pairs whose products reach PAIR_BITS beyond the dtype's precision; the rest bounded
-        pairs = [
-            (a, c)
-            for a in range(len(x_sl))
-            for c in range(len(w_sl))
-            if (a + c) * beta < dt.p + PAIR_BITS
-        ]
+        if tail:
+            x_sl, x_parts = _split(xc, ex, beta, levels)
+            terms = _tail_terms(x_sl, x_parts, w_whole, w_parts, levels)
+        else:
+            x_sl, x_rest = _slices(xc, ex, beta, count)
+            terms = []
+        taken = [(a, c) for a, c in pairs if a < len(x_sl) and c < len(w_sl)]
         # A slice product is exact only while its grid and its sum stay inside float64.
-        finest = max(a + c for a, c in pairs) + 2
+        finest = max(a + c for a, c in taken) + 2
         unsafe = _unsafe(ex, ew, finest * beta, log_n)
         s = x_sl[0] @ w_sl[0].T
         e_acc = np.zeros_like(s)
         e_abs = np.zeros_like(s)
         prod, nxt, scratch = (np.empty_like(s) for _ in range(3))
-        for a, c in pairs[1:]:
-            np.matmul(x_sl[a], w_sl[c].T, out=prod)
+        gemms = [(x_sl[a], w_sl[c]) for a, c in taken[1:]]
+        gemms += [(u.values, v.values) for u, v in terms]
+        for u_, v_ in gemms:
+            np.matmul(u_, v_.T, out=prod)
             two_sum_into(s, prod, e_acc, e_abs, nxt, scratch)
             s, nxt = nxt, s
         del prod, nxt, scratch
@@ -207,20 +302,14 @@ def _enclose(
         e_acc += e
         e_abs += np.abs(e)
         h, lo_ = two_sum(s, e_acc)
-        k = len(pairs) + 2
+        k = len(gemms) + 3
         bound = (k * _U / (1 - k * _U)) * (1 + 2.0**-40) * e_abs
-        # What the pairs leave out: x_a times w's remainder after the last slice paired with
-        # it, and x's remainder times w; |u·v| <= max|u| · sum|v|, row by row.
-        for a, xa in enumerate(x_sl):
-            taken = [c for aa, c in pairs if aa == a]
-            if not taken:
-                bound += _outer_up(np.max(np.abs(xa), axis=1), np.abs(w).sum(axis=1))
-                continue
-            rest = w_rest[max(taken)]
-            if rest.any():
-                bound += _outer_up(np.max(np.abs(xa), axis=1), rest)
-        if x_rest[-1].any():
-            bound += _outer_up(x_rest[-1], w_max)
+        if tail:
+            for u, v in terms:
+                worst = np.minimum(_outer_up(u.max, v.sum), _outer_up(u.sum, v.max))
+                bound += gamma * worst + (n + 1) * 2.0**-1074
+        else:
+            _bound_left_out(bound, x_sl, x_rest, w, w_rest, w_max, taken)
         bound *= 1 + 2.0**-20
         hi[sl], lo[sl], err[sl] = h, lo_, bound
         bad = ~np.isfinite(h)
@@ -230,6 +319,30 @@ def _enclose(
             bad |= unsafe
         if bad.any():
             hi[sl][bad], lo[sl][bad], err[sl][bad] = 0.0, 0.0, np.inf
+
+
+def _bound_left_out(
+    bound: np.ndarray,
+    x_sl: list[np.ndarray],
+    x_rest: list[np.ndarray],
+    w: np.ndarray,
+    w_rest: list[np.ndarray],
+    w_max: np.ndarray,
+    pairs: list[tuple[int, int]],
+) -> None:
+    """Adds to ``bound`` what the pairs leave out (the pairs scheme): ``x_a`` times ``w``'s
+    remainder after the last slice paired with it, and ``x``'s remainder times ``w``;
+    ``|u·v| <= max|u| · Σ|v|``, row by row."""
+    for a, xa in enumerate(x_sl):
+        taken = [c for aa, c in pairs if aa == a]
+        if not taken:
+            bound += _outer_up(np.max(np.abs(xa), axis=1), np.abs(w).sum(axis=1))
+            continue
+        rest = w_rest[max(taken)]
+        if rest.any():
+            bound += _outer_up(np.max(np.abs(xa), axis=1), rest)
+    if x_rest[-1].any():
+        bound += _outer_up(x_rest[-1], w_max)
 
 
 def _unsafe(ex: np.ndarray, ew: np.ndarray, finest: int, log_n: int) -> np.ndarray | None:
@@ -284,9 +397,13 @@ def _abs32(a: np.ndarray) -> np.ndarray | None:
 
 
 def _up32(a: np.ndarray) -> np.ndarray:
-    """Non-negative float64 values as float32 values no smaller than them."""
-    f = a.astype(np.float32)
-    return np.where(f.astype(np.float64) < a, np.nextafter(f, np.float32(np.inf)), f)
+    """Non-negative float64 values, each 0 or in [2**-60, 2**100], as float32 values no smaller
+    than them: ``a·(1 + 2**-23)`` rounded to nearest. The step ``a·2**-23`` is at least an
+    ulp of ``a`` in float32 (less ``a·2**-53`` of the float64 product's rounding), over the half
+    ulp that the cast may take back; where the step crosses a power of two, that power is a
+    float32 value at least ``a``. One multiply and one cast: ``np.nextafter`` on float32 is a
+    libm call per element (about half of float64's ``abs_sum`` before)."""
+    return (a * (1 + 2.0**-23)).astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------

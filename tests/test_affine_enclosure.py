@@ -1,0 +1,115 @@
+"""The affine enclosure ``S ∈ hi + lo ± err`` checked directly against exact rational sums.
+
+The oracle tests see only the rounded values, and a bound that is too small shows there only
+where it also flips a rounding. Here every element's exact ``S`` (``fractions.Fraction``, no
+code shared with the reference) must lie in its enclosure, for both schemes of
+``conformance.reference.affine``: exact slice pairs (float16, bfloat16) and exact pairs plus
+ordinary GEMMs of the remainders with a rounding bound (float32, float64), at lengths from 1
+to 4096, on inputs that stress each part of the bound: cancellation, mixed exponents, tiny
+values whose products underflow, integers (exact remainders), zeros."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from conformance import dtypes as D
+from conformance.reference import affine
+
+KINDS = (
+    "normal",
+    "mixed exponents",
+    "cancellation",
+    "tiny",
+    "underflowing remainders",
+    "integers x",
+    "zero rows",
+)
+
+
+def _inputs(kind: str, dt: D.DType, n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    rows, m = 3, 3
+    x = rng.normal(size=(rows, n))
+    w = rng.normal(size=(m, n))
+    if kind == "mixed exponents":
+        lim = min(30, dt.emax - 2)
+        x *= 2.0 ** rng.integers(-lim, lim, size=(rows, n))
+        w *= 2.0 ** rng.integers(-lim, lim, size=(m, n))
+    elif kind == "cancellation" and n > 1:
+        half = n // 2
+        x[:, half : 2 * half] = x[:, :half]
+        w[:, half : 2 * half] = -w[:, :half] * (1 + 2.0 ** -rng.integers(10, 40, size=(m, half)))
+    elif kind == "tiny":  # float64: products far below the smallest normal
+        x *= 2.0**-530 if dt.p == 53 else 2.0 ** (dt.emin + 2)
+        w *= 2.0**-530 if dt.p == 53 else 1.0
+    elif kind == "underflowing remainders" and dt.p == 53:
+        # the leading slices' products stay normal (no exact-path marking), but many small
+        # elements' products with w fall below 2**-1022 and round absolutely
+        deep = -rng.integers(60, 75, size=(rows, n))  # products near 2**-1070: a few bits
+        x *= 2.0**-500 * 2.0 ** np.where(rng.random((rows, n)) < 0.5, 0, deep)
+        w *= 2.0**-500
+    elif kind == "integers x":
+        x = rng.integers(-8, 8, size=(rows, n)).astype(np.float64)
+    elif kind == "zero rows":
+        x[1] = 0.0
+        w[2] = 0.0
+    x, w = (D.round_pair(a, np.zeros_like(a), dt) for a in (x, w))
+    b = rng.normal(size=m)
+    if kind == "underflowing remainders":
+        b = np.zeros(m)  # a bias would swamp the sums (and the bound would cover it)
+    b = D.round_pair(b, np.zeros(m), dt)
+    return x, w, b
+
+
+def _exact(x: np.ndarray, w: np.ndarray, b: float) -> Fraction:
+    total = Fraction(b)
+    for a, c in zip(x.tolist(), w.tolist(), strict=True):
+        total += Fraction(a) * Fraction(c)
+    return total
+
+
+@pytest.mark.parametrize("name", D.DTYPE_NAMES)
+@pytest.mark.parametrize("n", [1, 7, 300, 4096])
+def test_every_exact_sum_lies_in_its_enclosure(name: str, n: int) -> None:
+    dt = D.get(name)
+    rng = np.random.default_rng(n * 7 + D.DTYPE_NAMES.index(name))
+    checked = 0
+    for kind in KINDS:
+        x, w, b = _inputs(kind, dt, n, rng)
+        assert np.isfinite(x).all() and np.isfinite(w).all(), kind
+        hi, lo, err, products = (np.zeros((x.shape[0], w.shape[0])) for _ in range(4))
+        with np.errstate(all="ignore"):
+            affine._enclose(x, w, b, dt, hi, lo, err, products)
+        for i in range(x.shape[0]):
+            for j in range(w.shape[0]):
+                if not np.isfinite(err[i, j]):
+                    continue  # marked for the exact path
+                s = _exact(x[i], w[j], float(b[j]))
+                centre = Fraction(float(hi[i, j])) + Fraction(float(lo[i, j]))
+                assert abs(s - centre) <= Fraction(float(err[i, j])), (kind, i, j)
+                checked += 1
+        if kind == "integers x" and dt.p == 53:
+            # the bound is not vacuous: far below float64's half ulp of the sums
+            assert (err <= np.abs(hi) * 2.0**-60 + 2.0**-1000).all()
+    assert checked >= 40
+
+
+@pytest.mark.parametrize(
+    ("name", "gemms"), [("float16", 3), ("bfloat16", 3), ("float32", 3), ("float64", 6)]
+)
+def test_the_scheme_takes_the_fewest_gemms(
+    name: str, gemms: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At n = 4096: float16 and bfloat16 keep the exact pairs (3 GEMMs); float32 and float64
+    take the first level(s) exact and the rest as ordinary GEMMs (3 for 4, 6 for 10).
+    Counted as the accumulations after the first product."""
+    dt = D.get(name)
+    x, w, b = _inputs("normal", dt, 4096, np.random.default_rng(1))
+    calls: list[int] = []
+    real = affine.two_sum_into
+    monkeypatch.setattr(affine, "two_sum_into", lambda *a: calls.append(1) or real(*a))
+    out = [np.zeros((3, 3)) for _ in range(4)]
+    affine._enclose(x, w, b, dt, *out)
+    assert len(calls) + 1 == gemms
