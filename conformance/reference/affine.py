@@ -6,9 +6,11 @@ Method (error-free matrix multiplication, Ozaki, Ogita, Oishi & Rump, Numer. Alg
 largest exponent) as integers times a power of two, with ``β = ⌊(53 - ⌈log2 n⌉) / 2⌋``. Any
 product of two slices then has at most ``2β`` bits on one grid, so every partial sum of a
 length-``n`` dot product is an integer below ``2**53`` on that grid: the float64 GEMM
-``x_a @ w_b.T`` is *exact*, whatever order or FMA the BLAS uses. The few exact matrices are
-added with TwoSum into an enclosure ``hi + lo ± err``; pairs left out (float64 inputs need
-many slices) and the remainders contribute a rigorous bound to ``err``.
+``x_a @ w_b.T`` is *exact*, whatever order or FMA the BLAS uses. float16 and bfloat16 multiply
+the few pairs that matter and bound the rest; float32 and float64 multiply the pairs of the
+first level(s) and take the rest as ordinary GEMMs of whole remainders, whose rounding is
+bounded (:func:`_enclose`: 3 GEMMs for 4, 6 for 10). The matrices are added with TwoSum into
+an enclosure ``hi + lo ± err``, ``err`` the rigorous bound of everything not exact.
 
 Rounding to the dtype is decided where both ends of the enclosure round alike (Ziv's
 strategy). The rest — ties, sums that cancel, overflowing partial sums, exponent ranges a GEMM
