@@ -4,11 +4,12 @@
 weight (M, N) and bias (M,) as normal values rounded to the dtype (float64 arrays of dtype
 values, as the suite hands them to the reference), times ``x @ weight.T`` in float64 (best of
 3), then ``conformance.reference.reference`` on the first b rows for b = B/2**k, doubling up
-to B, printing one JSON line per step; the full size runs 3 times too, so that both sides are
-a best of 3 (the first is kept as ``first_s``). The child tunes its heap as ``conformance``
-does (:mod:`conformance.heap`): the figure is the reference as the suite runs it. The output
-rows are independent, so the time grows linearly with b: when the cap stops the child, the
-largest finished step gives the size reached and an estimate for the full size.
+to B, printing one JSON line per step. The full size runs 3 times too: its best is divided by
+the best of the full size's two best-of-3 matmuls (before the ladder and beside the
+reference), and its first run is kept as ``first_s``. The child tunes its heap as
+``conformance`` does (:mod:`conformance.heap`): the figure is the reference as the suite runs
+it. The output rows are independent, so the time grows linearly with b: when the cap stops
+the child, the largest finished step gives the size reached and an estimate for the full size.
 
     python benchmarks/reference_speed.py DTYPE B N M     # the child; JSON lines on stdout
 """
@@ -124,6 +125,11 @@ def measure(
     last = steps[-1]
     complete = last["rows"] == rows
     est = last["seconds"] * rows / last["rows"]
+    if complete and matmul_full:
+        # the full size's matmul ran twice (before the ladder and beside the reference): the
+        # faster of the six runs, so a slow moment of the machine cannot flatter the ratio
+        matmul_full = min(matmul_full, last["matmul_seconds"])
+        out["matmul_s"] = matmul_full
     out.update(
         complete=complete,
         rows_reached=last["rows"],
