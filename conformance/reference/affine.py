@@ -227,8 +227,9 @@ def _tail_terms(
         rest = w_rest[levels - a - 1]
         if rest is not None and xa.any():
             terms.append((_Part.of(xa), rest))
-    if x_rest[levels - 1] is not None:
-        terms.append((x_rest[levels - 1], w))  # type: ignore[arg-type]
+    x_left = x_rest[levels - 1]
+    if x_left is not None:
+        terms.append((x_left, w))
     return terms
 
 
@@ -269,9 +270,10 @@ def _enclose(
         w_sl, w_parts = _split(w, ew, beta, levels)
         w_whole = _Part.of(w)
         w_rest: list[np.ndarray] = []
+        w_max = w_whole.max
     else:
         w_sl, w_rest = _slices(w, ew, beta, count)
-    w_max = np.max(np.abs(w), axis=1)
+        w_max = np.max(np.abs(w), axis=1)
     gamma = n * _U / (1 - n * _U) * (1 + 2.0**-40)
     step = max(1, _CHUNK // max(1, m))
     for r0 in range(0, rows, step):
