@@ -24,10 +24,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 
 from .. import dtypes as D
+from .blocks import each_block
 from .eft import two_prod, two_sum, two_sum_into
 from .rounding import decide
 
@@ -82,18 +84,23 @@ def _affine(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dt: D.DType) -> 
             hi[:] = b0  # the empty sum contributes nothing: S is the bias
         else:
             _enclose(x0, w0, b0, dt, hi, lo, err, products)
-    values = np.zeros((rows, m))
-    exact_zero = np.zeros((rows, m), dtype=bool)
+    values = np.empty((rows, m))  # every element is set below
+    exact_zero = np.empty((rows, m), dtype=bool)
 
     def exact(index: tuple[int, ...]) -> Fraction:
         i, j = np.unravel_index(np.ravel_multi_index(index, (*batch_shape, m)), (rows, m))
         return exact_sum(x0[i], w0[j], float(b0[j]))
 
     # Decide the rounding where the enclosure can; recompute the rest exactly.
-    todo, rounded = decide(hi, lo, err, np.zeros((rows, m), np.int64), dt)
-    decided = ~todo
-    values[decided] = rounded[decided]
-    exact_zero[decided] = (hi[decided] == 0) & (lo[decided] == 0) & (err[decided] == 0)
+    todo = np.empty((rows, m), dtype=bool)
+
+    def settle(r: slice) -> None:
+        undecided, rounded = decide(hi[r], lo[r], err[r], np.zeros((), np.int64), dt)
+        todo[r] = undecided
+        values[r] = np.where(undecided, 0.0, rounded)
+        exact_zero[r] = ~undecided & (hi[r] == 0) & (lo[r] == 0) & (err[r] == 0)
+
+    each_block(rows, m, settle)
     for i, j in zip(*np.nonzero(todo), strict=True):
         h, lo_, zero, value = _exact_element(x0[i], w0[j], float(b0[j]), dt)
         hi[i, j], lo[i, j], err[i, j] = h, lo_, _lo_uncertainty(lo_)
@@ -117,18 +124,20 @@ def _affine(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dt: D.DType) -> 
 
 def _row_exponents(a: np.ndarray) -> np.ndarray:
     """``e`` per row with ``|a_k| < 2**e`` (0 for all-zero rows)."""
-    _, e = np.frexp(np.max(np.abs(a), axis=1))
+    _, e = np.frexp(np.maximum(np.max(a, axis=1), -np.min(a, axis=1)))  # no |a| array
     return e.astype(np.int64)
 
 
 _E_RANGE = 900  # rows whose largest exponent lies outside ±this are recomputed exactly
 
 
-def _slice(rest: np.ndarray, ee: np.ndarray, s: int, beta: int) -> np.ndarray:
+def _slice(
+    rest: np.ndarray, ee: np.ndarray, s: int, beta: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """``rest`` rounded, row by row, to the grid ``2**(ee - s·β)``: adding and subtracting
     ``1.5·2**(ee - s·β + 52)`` (exact for ``|rest| < 2**(ee - (s-1)·β)``)."""
     sigma = np.ldexp(1.5, (ee - s * beta + 52).astype(np.int32))[:, None]
-    sl = rest + sigma
+    sl = np.add(rest, sigma, out=out)
     sl -= sigma  # in place: a fresh large array costs its page faults (measured ~1/3)
     return sl
 
@@ -140,25 +149,40 @@ def _slices(
     (rounded to nearest by adding and subtracting ``1.5·2**(e - s·β + 52)``, which is exact
     for ``|rest| < 2**(e - (s-1)·β)``), and upper bounds of the row sums of ``|remainder|``
     after each slice: ``n·2**(e - s·β - 1)`` (half a grid step each) for all but the last,
-    whose sum is computed. Stops early once nothing remains."""
+    whose sum is computed. Stops once nothing remains (the common case for narrow dtypes: no
+    ``|rest|`` array). Row blocks on every core (:mod:`.blocks`); each row is sliced alone."""
     ee = np.clip(e, -_E_RANGE, _E_RANGE)
-    n = a.shape[1]
-    rest = a
-    out: list[np.ndarray] = []
-    rest_sums: list[np.ndarray] = []
-    for s in range(1, count + 1):
-        sl = _slice(rest, ee, s, beta)
-        rest = np.subtract(rest, sl, out=None if rest is a else rest)  # exact: sl is rest
-        # rounded to a coarser grid
-        out.append(sl)
-        if not rest.any():  # the common case for narrow dtypes: no |rest| array to build
-            rest_sums.append(np.zeros(a.shape[0]))
+    rows, n = a.shape
+    out = [np.empty_like(a) for _ in range(count)]
+    nonzero = np.zeros((count, rows), dtype=bool)  # a remainder left after slice j, per row
+    made = np.zeros(rows, dtype=np.int64)  # slices made per row (a block stops at a zero rest)
+    last_sum = np.zeros(rows)
+
+    def block(r: slice) -> None:
+        rest = a[r]
+        for j in range(count):
+            sl = _slice(rest, ee[r], j + 1, beta, out=out[j][r])
+            rest = np.subtract(rest, sl, out=None if j == 0 else rest)  # exact: sl is rest
+            # rounded to a coarser grid
+            made[r] = j + 1
+            nonzero[j, r] = rest.any(axis=1)
+            if not nonzero[j, r].any():
+                return
+        last_sum[r] = np.abs(rest).sum(axis=1)
+
+    each_block(rows, n, block)
+    levels = count
+    for j in range(count):
+        if not nonzero[j].any():
+            levels = j + 1
             break
-        if s == count:
-            rest_sums.append(np.abs(rest).sum(axis=1) * (1 + 2.0**-20))
-            break
-        rest_sums.append(n * np.ldexp(1.0, (ee - s * beta - 1).astype(np.int32)))
-    return out, rest_sums
+    for j in range(levels):  # slices that a block did not make, as it had nothing left: 0
+        unmade = made <= j
+        if unmade.any():
+            out[j][unmade] = 0.0
+    rest_sums = [n * np.ldexp(1.0, (ee - s * beta - 1).astype(np.int32)) for s in range(1, levels)]
+    rest_sums.append(last_sum * (1 + 2.0**-20))
+    return out[:levels], rest_sums
 
 
 def _slice_count(dt: D.DType, beta: int) -> int:
@@ -197,28 +221,46 @@ class _Part:
 
 
 def _split(
-    a: np.ndarray, e: np.ndarray, beta: int, count: int
-) -> tuple[list[np.ndarray], list[_Part | None]]:
-    """The first ``count`` slices of each row of ``a`` (as :func:`_slices`) and the
-    remainders after each: ``rest[j]`` is ``a`` less its first ``j + 1`` slices (exact), None
-    when it is zero (as every later one then is, and no more slices are made)."""
+    a: np.ndarray, e: np.ndarray, beta: int, count: int, slice_parts: bool
+) -> tuple[list[_Part], list[_Part | None]]:
+    """The first ``count`` slices of each row of ``a`` (as :func:`_slices`; with their rows'
+    ``max|v|`` and ``Σ|v|`` where ``slice_parts``, else NaN) and the remainders after each:
+    ``rest[j]`` is ``a`` less its first ``j + 1`` slices (exact), None when it is zero (as
+    every later one then is, and the slices after it are left out). Row blocks on every core
+    (:mod:`.blocks`): each row is sliced alone, so the blocking changes no bit."""
     ee = np.clip(e, -_E_RANGE, _E_RANGE)
-    rest = a
-    out: list[np.ndarray] = []
-    rests: list[_Part | None] = []
-    for s in range(1, count + 1):
-        sl = _slice(rest, ee, s, beta)
-        out.append(sl)
-        rest = rest - sl  # exact: sl is rest rounded to a coarser grid
-        if not rest.any():
+    rows, n = a.shape
+    slices = [np.empty_like(a) for _ in range(count)]
+    rests = [np.empty_like(a) for _ in range(count)]
+    stats = np.full((2, 2, count, rows), np.nan)  # [slice, rest] x [max, sum] x level x row
+
+    def block(r: slice) -> None:
+        rest = a[r]
+        for j in range(count):
+            sl = _slice(rest, ee[r], j + 1, beta, out=slices[j][r])
+            rest = np.subtract(rest, sl, out=rests[j][r])  # exact: sl is rest on a coarser grid
+            for kind, v in enumerate((sl, rest)):
+                if kind == 0 and not slice_parts:
+                    continue
+                mag = np.abs(v)
+                stats[kind, 0, j, r] = mag.max(axis=1, initial=0.0)
+                stats[kind, 1, j, r] = mag.sum(axis=1)
+
+    each_block(rows, n, block)
+    stats[:, 1] *= 1 + 2.0**-20  # the sums, rounded up
+    parts: list[_Part] = []
+    rest_parts: list[_Part | None] = []
+    for j in range(count):
+        parts.append(_Part(slices[j], stats[0, 0, j], stats[0, 1, j]))
+        if not stats[1, 1, j].any():  # Σ|rest| = 0 on every row: nothing remains
             break
-        rests.append(_Part.of(rest))
-    rests.extend([None] * (count - len(rests)))
-    return out, rests
+        rest_parts.append(_Part(rests[j], stats[1, 0, j], stats[1, 1, j]))
+    rest_parts.extend([None] * (count - len(rest_parts)))
+    return parts, rest_parts
 
 
 def _tail_terms(
-    x_sl: list[np.ndarray],
+    x_sl: list[_Part],
     x_rest: list[_Part | None],
     w: _Part,
     w_rest: list[_Part | None],
@@ -230,8 +272,8 @@ def _tail_terms(
     terms = []
     for a, xa in enumerate(x_sl[:levels]):
         rest = w_rest[levels - a - 1]
-        if rest is not None and xa.any():
-            terms.append((_Part.of(xa), rest))
+        if rest is not None and xa.sum.any():
+            terms.append((xa, rest))
     x_left = x_rest[levels - 1]
     if x_left is not None:
         terms.append((x_left, w))
@@ -270,15 +312,14 @@ def _enclose(
     levels = _tail_levels(dt, beta, log_n)
     tail = levels * (levels + 1) // 2 + levels + 1 < len(pairs)
     ew = _row_exponents(w)
+    w_whole = _Part.of(w)
     if tail:
         pairs = [(a, c) for a in range(levels) for c in range(levels) if a + c < levels]
-        w_sl, w_parts = _split(w, ew, beta, levels)
-        w_whole = _Part.of(w)
+        w_parts_sl, w_parts = _split(w, ew, beta, levels, slice_parts=False)
+        w_sl = [p.values for p in w_parts_sl]
         w_rest: list[np.ndarray] = []
-        w_max = w_whole.max
     else:
         w_sl, w_rest = _slices(w, ew, beta, count)
-        w_max = np.max(np.abs(w), axis=1)
     gamma = n * _U / (1 - n * _U) * (1 + 2.0**-40)
     step = max(1, _CHUNK // max(1, m))
     for r0 in range(0, rows, step):
@@ -286,8 +327,9 @@ def _enclose(
         xc = x[sl]
         ex = _row_exponents(xc)
         if tail:
-            x_sl, x_parts = _split(xc, ex, beta, levels)
-            terms = _tail_terms(x_sl, x_parts, w_whole, w_parts, levels)
+            x_parts_sl, x_parts = _split(xc, ex, beta, levels, slice_parts=True)
+            x_sl = [p.values for p in x_parts_sl]
+            terms = _tail_terms(x_parts_sl, x_parts, w_whole, w_parts, levels)
         else:
             x_sl, x_rest = _slices(xc, ex, beta, count)
             terms = []
@@ -303,55 +345,109 @@ def _enclose(
         gemms += [(u.values, v.values) for u, v in terms]
         for u_, v_ in gemms:
             np.matmul(u_, v_.T, out=prod)
-            two_sum_into(s, prod, e_acc, e_abs, nxt, scratch)
+            each_block(len(s), m, partial(_accumulate, s, prod, e_acc, e_abs, nxt, scratch))
             s, nxt = nxt, s
         del prod, nxt, scratch
-        np.add(s, e_acc, out=products[sl])
-        s, e = two_sum(s, np.broadcast_to(b, s.shape))
+        if tail:
+            left_out = partial(_bound_tail, terms, gamma, n)
+        else:
+            left_out = partial(_bound_left_out, x_sl, x_rest, w_whole, w_rest, taken)
+        out = _Out(hi[sl], lo[sl], err[sl], products[sl])
+        chunk = _Chunk(s, e_acc, e_abs, b, len(gemms) + 3, left_out, unsafe, out)
+        each_block(len(s), m, chunk.finish)
+
+
+def _accumulate(
+    s: np.ndarray,
+    prod: np.ndarray,
+    e_acc: np.ndarray,
+    e_abs: np.ndarray,
+    nxt: np.ndarray,
+    scratch: np.ndarray,
+    r: slice,
+) -> None:
+    """Rows ``r`` of :func:`~.eft.two_sum_into` (``nxt = s + prod``, errors accumulated)."""
+    two_sum_into(s[r], prod[r], e_acc[r], e_abs[r], nxt[r], scratch[r])
+
+
+@dataclass
+class _Out:
+    """Where one chunk of rows writes its enclosure."""
+
+    hi: np.ndarray
+    lo: np.ndarray
+    err: np.ndarray
+    products: np.ndarray
+
+
+@dataclass
+class _Chunk:
+    """One chunk of rows after its GEMMs: the sum ``s`` so far, the TwoSum errors (their sum
+    and the sum of their magnitudes), and what bounds the rest."""
+
+    s: np.ndarray
+    e_acc: np.ndarray
+    e_abs: np.ndarray
+    b: np.ndarray
+    additions: int  # roundings that e_abs bounds: the GEMM sums, the bias, the last TwoSum
+    left_out: Callable[[slice, np.ndarray], None]  # adds the bound of what is not exact
+    unsafe: np.ndarray | None
+    out: _Out
+
+    def finish(self, r: slice) -> None:
+        """Rows ``r``: the bias added with TwoSum, the errors folded into ``lo``, the bound."""
+        e_acc, e_abs = self.e_acc[r], self.e_abs[r]
+        np.add(self.s[r], e_acc, out=self.out.products[r])
+        s, e = two_sum(self.s[r], np.broadcast_to(self.b, e_acc.shape))
         e_acc += e
         e_abs += np.abs(e)
         h, lo_ = two_sum(s, e_acc)
-        k = len(gemms) + 3
+        k = self.additions
         bound = (k * _U / (1 - k * _U)) * (1 + 2.0**-40) * e_abs
-        if tail:
-            for u, v in terms:
-                worst = np.minimum(_outer_up(u.max, v.sum), _outer_up(u.sum, v.max))
-                bound += gamma * worst + (n + 1) * 2.0**-1074
-        else:
-            _bound_left_out(bound, x_sl, x_rest, w, w_rest, w_max, taken)
+        self.left_out(r, bound)
         bound *= 1 + 2.0**-20
-        hi[sl], lo[sl], err[sl] = h, lo_, bound
         bad = ~np.isfinite(h)
         bad |= ~np.isfinite(lo_)
         bad |= ~np.isfinite(bound)
-        if unsafe is not None:
-            bad |= unsafe
+        if self.unsafe is not None:
+            bad |= self.unsafe[r]
         if bad.any():
-            hi[sl][bad], lo[sl][bad], err[sl][bad] = 0.0, 0.0, np.inf
+            h[bad], lo_[bad], bound[bad] = 0.0, 0.0, np.inf
+        self.out.hi[r], self.out.lo[r], self.out.err[r] = h, lo_, bound
+
+
+def _bound_tail(
+    terms: list[tuple[_Part, _Part]], gamma: float, n: int, r: slice, bound: np.ndarray
+) -> None:
+    """Adds to ``bound`` (rows ``r``) the rounding of the tail scheme's GEMMs of whole parts:
+    ``γ_n · Σ_k |u_k v_k| + (n + 1)·2**-1074`` each."""
+    for u, v in terms:
+        worst = np.minimum(_outer_up(u.max[r], v.sum), _outer_up(u.sum[r], v.max))
+        bound += gamma * worst + (n + 1) * 2.0**-1074
 
 
 def _bound_left_out(
-    bound: np.ndarray,
     x_sl: list[np.ndarray],
     x_rest: list[np.ndarray],
-    w: np.ndarray,
+    w: _Part,
     w_rest: list[np.ndarray],
-    w_max: np.ndarray,
     pairs: list[tuple[int, int]],
+    r: slice,
+    bound: np.ndarray,
 ) -> None:
-    """Adds to ``bound`` what the pairs leave out (the pairs scheme): ``x_a`` times ``w``'s
-    remainder after the last slice paired with it, and ``x``'s remainder times ``w``;
-    ``|u·v| <= max|u| · Σ|v|``, row by row."""
+    """Adds to ``bound`` (rows ``r``) what the pairs leave out (the pairs scheme): ``x_a``
+    times ``w``'s remainder after the last slice paired with it, and ``x``'s remainder times
+    ``w``; ``|u·v| <= max|u| · Σ|v|``, row by row."""
     for a, xa in enumerate(x_sl):
         taken = [c for aa, c in pairs if aa == a]
         if not taken:
-            bound += _outer_up(np.max(np.abs(xa), axis=1), np.abs(w).sum(axis=1))
+            bound += _outer_up(np.max(np.abs(xa[r]), axis=1), w.sum)
             continue
         rest = w_rest[max(taken)]
         if rest.any():
-            bound += _outer_up(np.max(np.abs(xa), axis=1), rest)
-    if x_rest[-1].any():
-        bound += _outer_up(x_rest[-1], w_max)
+            bound += _outer_up(np.max(np.abs(xa[r]), axis=1), rest)
+    if x_rest[-1][r].any():
+        bound += _outer_up(x_rest[-1][r], w.max)
 
 
 def _unsafe(ex: np.ndarray, ew: np.ndarray, finest: int, log_n: int) -> np.ndarray | None:
@@ -386,23 +482,48 @@ def _abs_sum(x: np.ndarray, w: np.ndarray, b: np.ndarray, n: int, dt: D.DType) -
     float32 where everything stays well inside float32's normal range (relative error
     <= (n+1)·2**-24, padded), else float64. float16/bfloat16/float32 values are float32
     values already: their magnitudes are taken in float32 (half the memory traffic)."""
-    exact32 = [_abs32(a) for a in (x, w)] if dt.p <= 24 else [None, None]
-    mags = [np.abs(a) if m is None else m for a, m in zip((x, w), exact32, strict=True)]
-    mx, mw = (float(np.max(a, initial=0.0)) for a in mags)
-    smallest = min(float(np.min(a, where=a > 0, initial=np.inf)) for a in mags)
-    if mx * mw * n < 2.0**100 and smallest >= 2.0**-60:
-        ax, aw = (_up32(a) if a.dtype == np.float64 else a for a in mags)
-        s = (ax @ aw.T).astype(np.float64)
-        s = s * (1 + (n + 2) * 2.0**-23) + (n + 1) * 2.0**-126  # float32 may flush: pad
+    (ax, mx, sx), (aw, mw, sw) = (_mags32(a, dt.p <= 24) for a in (x, w))
+    rows, m = x.shape[0], w.shape[0]
+    out = np.empty((rows, m))
+    if mx * mw * n < 2.0**100 and min(sx, sw) >= 2.0**-60:
+        s = ax @ aw.T
+        pad, floor = 1 + (n + 2) * 2.0**-23, (n + 1) * 2.0**-126  # float32 may flush: pad
     else:
-        s = (np.abs(x) @ np.abs(w).T) * (1 + (n + 2) * _U * 2)
-    return (s + np.abs(b)) * (1 + 2.0**-51) + 2.0**-1074  # the addition rounds too: upward
+        s = np.abs(x) @ np.abs(w).T
+        pad, floor = 1 + (n + 2) * _U * 2, 0.0
+    bias = np.abs(b)
+
+    def block(r: slice) -> None:
+        t = s[r].astype(np.float64) * pad + floor
+        t += bias
+        t *= 1 + 2.0**-51  # the addition rounds too: upward
+        out[r] = t + 2.0**-1074
+
+    each_block(rows, m, block)
+    return out
 
 
-def _abs32(a: np.ndarray) -> np.ndarray | None:
-    """``|a|`` as float32 when every value of ``a`` is a float32 value, else None."""
-    f = a.astype(np.float32)
-    return np.abs(f, out=f) if np.array_equal(f, a) else None
+def _mags32(a: np.ndarray, exact: bool) -> tuple[np.ndarray, float, float]:
+    """``|a|`` as float32 values no smaller than it (the values themselves where ``exact``
+    and they are float32 values, else :func:`_up32`), with the largest ``|a|`` and the
+    smallest nonzero one. Row blocks on every core."""
+    rows, n = a.shape
+    out = np.empty(a.shape, np.float32)
+    big, small = np.zeros(rows), np.full(rows, np.inf)
+
+    def block(r: slice) -> None:
+        part = a[r]
+        f = part.astype(np.float32)
+        if exact and np.array_equal(f, part):
+            mag: np.ndarray = np.abs(f, out=out[r])
+        else:
+            mag = np.abs(part)
+            out[r] = _up32(mag)
+        big[r] = np.max(mag, axis=1, initial=0.0)
+        small[r] = np.min(mag, axis=1, where=mag > 0, initial=np.inf)
+
+    each_block(rows, n, block)
+    return out, float(np.max(big, initial=0.0)), float(np.min(small, initial=np.inf))
 
 
 def _up32(a: np.ndarray) -> np.ndarray:

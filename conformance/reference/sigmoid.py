@@ -25,6 +25,7 @@ from fractions import Fraction
 import numpy as np
 
 from .. import dtypes as D
+from .blocks import each_block
 from .eft import fast_two_sum, two_prod, two_sum
 from .rounding import decide
 
@@ -117,34 +118,22 @@ def sigmoid_of(
     dt: D.DType,
 ) -> np.ndarray:
     """σ(S) rounded to ``dt`` for the exact ``S`` enclosed by ``hi + lo ± err``; ``exact(index)``
-    gives one element's ``S`` exactly where the enclosure is too wide to decide."""
+    gives one element's ``S`` exactly where the enclosure is too wide to decide. The fast tiers
+    run in cache-sized blocks on every core (:mod:`.blocks`), the exact one element by
+    element."""
     hi = np.asarray(hi, np.float64)
+    hi, lo, err = (np.broadcast_to(np.asarray(a, np.float64), hi.shape) for a in (hi, lo, err))
+    flat = [a.reshape(-1) for a in (hi, lo, err)]  # views, or copies of broadcast arrays
+    out = np.empty(hi.shape)
+    todo = np.empty(hi.shape, dtype=bool)
+    out_flat, todo_flat = out.reshape(-1), todo.reshape(-1)  # views of new arrays
+
+    def block(part: slice) -> None:
+        h, l_, e = (a[part] for a in flat)
+        out_flat[part], todo_flat[part] = _fast_tiers(h, l_, e, dt)
+
     with np.errstate(all="ignore"):
-        out = np.where(np.isnan(hi), np.nan, np.where(hi > 0, 1.0, 0.0))  # nan, ±inf
-        fin = np.isfinite(hi)
-        ones = fin & ((hi + lo) - err > SATURATE_ONE)
-        zeros = fin & ((hi + lo) + err < SATURATE_ZERO)
-        half = fin & (hi == 0) & (lo == 0) & (err == 0)
-        out[ones], out[zeros], out[half] = 1.0, 0.0, 0.5
-        open_ = fin & ~(ones | zeros | half)
-        todo = open_ & ~(err <= _MAX_INPUT_ERR)
-        todo_dd = open_ & ~todo
-        if dt.p < 53 and todo_dd.any():
-            h, extra = hi[todo_dd], np.abs(lo[todo_dd]) + err[todo_dd]
-            v = _sigmoid64(h)
-            rel = FLOAT64_REL_ERR + np.expm1(extra) * (1 + 2.0**-40)
-            verr = rel * v + 2.0**-1060  # exp's result may be subnormal
-            zero_k = np.zeros(v.shape, np.int64)
-            undecided, values = decide(v, np.zeros_like(v), verr, zero_k, dt)
-            _assign(out, todo_dd, ~undecided, values)
-            todo_dd = _subset(todo_dd, undecided)
-        if todo_dd.any():
-            gh, gl, k = _sigmoid_dd(hi[todo_dd], lo[todo_dd])
-            rel = DD_REL_ERR + np.expm1(err[todo_dd]) * (1 + 2.0**-40)
-            gerr = rel * np.abs(gh) * (1 + 2.0**-50)
-            undecided, values = decide(gh, gl, gerr, k, dt)
-            _assign(out, todo_dd, ~undecided, values)
-            todo |= _subset(todo_dd, undecided)
+        each_block(hi.size, 1, block)
     for index in zip(*np.nonzero(todo), strict=True):
         if err[index] == 0:
             s = Fraction(float(hi[index])) + Fraction(float(lo[index]))
@@ -152,6 +141,39 @@ def sigmoid_of(
             s = exact(index)
         out[index] = sigmoid_exact(s, dt)
     return out
+
+
+def _fast_tiers(
+    hi: np.ndarray, lo: np.ndarray, err: np.ndarray, dt: D.DType
+) -> tuple[np.ndarray, np.ndarray]:
+    """(σ rounded to ``dt`` where the float64 and double-double tiers decide, the mask of the
+    elements they leave to the exact tier) for one block of enclosures."""
+    out = np.where(np.isnan(hi), np.nan, np.where(hi > 0, 1.0, 0.0))  # nan, ±inf
+    fin = np.isfinite(hi)
+    ones = fin & ((hi + lo) - err > SATURATE_ONE)
+    zeros = fin & ((hi + lo) + err < SATURATE_ZERO)
+    half = fin & (hi == 0) & (lo == 0) & (err == 0)
+    out[ones], out[zeros], out[half] = 1.0, 0.0, 0.5
+    open_ = fin & ~(ones | zeros | half)
+    todo = open_ & ~(err <= _MAX_INPUT_ERR)
+    todo_dd = open_ & ~todo
+    if dt.p < 53 and todo_dd.any():
+        h, extra = hi[todo_dd], np.abs(lo[todo_dd]) + err[todo_dd]
+        v = _sigmoid64(h)
+        rel = FLOAT64_REL_ERR + np.expm1(extra) * (1 + 2.0**-40)
+        verr = rel * v + 2.0**-1060  # exp's result may be subnormal
+        zero_k = np.zeros(v.shape, np.int64)
+        undecided, values = decide(v, np.zeros_like(v), verr, zero_k, dt)
+        _assign(out, todo_dd, ~undecided, values)
+        todo_dd = _subset(todo_dd, undecided)
+    if todo_dd.any():
+        gh, gl, k = _sigmoid_dd(hi[todo_dd], lo[todo_dd])
+        rel = DD_REL_ERR + np.expm1(err[todo_dd]) * (1 + 2.0**-40)
+        gerr = rel * np.abs(gh) * (1 + 2.0**-50)
+        undecided, values = decide(gh, gl, gerr, k, dt)
+        _assign(out, todo_dd, ~undecided, values)
+        todo |= _subset(todo_dd, undecided)
+    return out, todo
 
 
 def _assign(out: np.ndarray, where: np.ndarray, pick: np.ndarray, values: np.ndarray) -> None:
