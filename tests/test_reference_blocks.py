@@ -61,12 +61,13 @@ def _same_in_blocks(
 
 def _mixed_rows(dt: D.DType, rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
     """Rows whose slices run out early (small integers: nothing left after the first slice)
-    beside rows that need every slice, a zero row, a row with inf and one with nan, and a
-    bias that cancels some sums exactly (the exact path)."""
+    beside rows that need every slice, a zero row, a tiny row, a row with inf and one with
+    nan, and a bias that cancels some sums exactly (the exact path)."""
     rows, m = 23, 6
     x = rng.normal(size=(rows, n)) * 2.0 ** rng.integers(-12, 12, size=(rows, n))
     x[::3] = rng.integers(-4, 5, size=x[::3].shape)
     x[4] = 0.0
+    x[11] *= 2.0**-80  # magnitudes below float32's safe range for the |x|·|w| GEMM
     w = rng.normal(size=(m, n))
     w[1] = rng.integers(-3, 4, size=n)
     x, w = (D.round_pair(a, np.zeros_like(a), dt) for a in (x, w))
