@@ -37,12 +37,14 @@ _MAX_INPUT_ERR = 0.5  # wider input enclosures go straight to the exact tier
 
 
 def _constants() -> tuple[tuple[float, float, float], np.ndarray, np.ndarray]:
-    """ln2/256 in three parts (the first with 32 bits, so ``n·part`` is exact for
-    ``|n| < 2**21``) and ``2**(j/256)``, j = 0..255, as double-doubles, from 60-digit decimals."""
+    """ln2/256 in three parts (Cody and Waite: the first two with 32 significant bits, so
+    ``n·part`` is exact for ``|n| < 2**21``; the third rounded, its product with ``n`` off by
+    under 2**-104) and ``2**(j/256)``, j = 0..255, as double-doubles, from 60-digit decimals."""
     ctx = decimal.Context(prec=60)
     ln2 = Fraction(ctx.ln(decimal.Decimal(2))) / 256
     first = Fraction(math.floor(ln2 * 2**40 + Fraction(1, 2)), 2**40)
-    second = float(ln2 - first)
+    rest = ln2 - first  # about 2**-41: its leading 32 bits lie on the grid 2**-72
+    second = float(Fraction(math.floor(rest * 2**72 + Fraction(1, 2)), 2**72))
     third = float(ln2 - first - Fraction(second))
     his, los = [], []
     for j in range(256):
@@ -59,14 +61,15 @@ _POLY = [1 / math.factorial(j) for j in range(3, 8)]  # r³·(1/3! + r/4! + ... 
 
 
 def exp_dd(xh: np.ndarray, xl: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``exp(xh + xl) = 2**k · (mh + ml)`` for ``|x| <= 2000``; ``m`` lies in [1, 2)."""
+    """``exp(xh + xl) = 2**k · (mh + ml)`` for ``|x| <= 2000``; ``m = 2**(j/256) · e**r``
+    with ``|r| <= ln2/512`` lies within ``[2**(-1/512), 2**(1 + 1/512))``."""
     n = np.rint(xh * _INV)
     k = np.floor(n / 256)
     j = (n - 256 * k).astype(np.int64)
-    # r = x - n·ln2/256: the first subtraction is exact (Sterbenz), the rest carried along
-    p2, e2 = two_prod(n, np.full_like(n, _L2))
-    rh, rl = two_sum(xh - n * _L1, -p2)
-    rl = rl + (xl - e2 - n * _L3)
+    # r = x - n·ln2/256: the first subtraction is exact (Sterbenz), n·_L2 too (32 bits), the
+    # rest carried along
+    rh, rl = two_sum(xh - n * _L1, -(n * _L2))
+    rl = rl + (xl - n * _L3)
     rh, rl = fast_two_sum(rh, rl)
     # expm1(r) = r + r²/2 + r³·poly(r), |r| <= ln2/512: the last part in float64 is enough
     poly = np.full_like(rh, _POLY[-1])
