@@ -28,16 +28,42 @@ def decide(
     kk = np.broadcast_to(np.asarray(k, dtype=np.int64), hi.shape)
     h, l_, e, kk = (hi, lo, err, kk) if every else (hi[check], lo[check], err[check], kk[check])
     with np.errstate(over="ignore", invalid="ignore"):
-        a_hi, a_lo = _plus(h, _outward(l_ - e, -1.0), dt.p)
-        b_hi, b_lo = _plus(h, _outward(l_ + e, 1.0), dt.p)
-        ra = D.round_scaled(a_hi, a_lo, kk, dt)
-        rb = D.round_scaled(b_hi, b_lo, kk, dt)
-        undecided = (ra != rb) | (np.signbit(ra) != np.signbit(rb)) | ~np.isfinite(a_hi + b_hi)
+        if dt.p >= 53:
+            ra, rb, ends = _ends64(h, l_, e, kk)
+        else:
+            a_hi, a_lo = _plus(h, _outward(l_ - e, -1.0), dt.p)
+            b_hi, b_lo = _plus(h, _outward(l_ + e, 1.0), dt.p)
+            ra = D.round_scaled(a_hi, a_lo, kk, dt)
+            rb = D.round_scaled(b_hi, b_lo, kk, dt)
+            ends = a_hi + b_hi
+        undecided = (ra != rb) | (np.signbit(ra) != np.signbit(rb)) | ~np.isfinite(ends)
     if every:
         return undecided, ra
     out[check] = undecided
     values[check] = ra
     return out, values
+
+
+def _ends64(
+    h: np.ndarray, l_: np.ndarray, e: np.ndarray, kk: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both ends rounded to float64, and their float64 sum (not finite where an end
+    overflows). An end ``s = fl(h + t)`` is its own float64 rounding (``round_scaled`` of
+    ``s`` and the exact error rounds to ``s``: a float64 needs the error only at a tie of a
+    narrower format), and scaling it by ``2**k`` is exact while the result stays normal, so
+    neither TwoSum nor ``round_scaled`` is needed except where a scaled end falls below
+    2**-1022 (a σ far below float64's range), which takes the general path."""
+    a = h + _outward(l_ - e, -1.0)
+    b = h + _outward(l_ + e, 1.0)
+    if not kk.any():
+        return a, b, a + b
+    ra, rb = np.ldexp(a, kk), np.ldexp(b, kk)
+    low = (kk != 0) & ((np.abs(ra) < 2.0**-1022) | (np.abs(rb) < 2.0**-1022))
+    if low.any():
+        hh, kl, dt = h[low], kk[low], D.get("float64")
+        ra[low] = D.round_scaled(*_plus(hh, _outward(l_[low] - e[low], -1.0), 53), kl, dt)
+        rb[low] = D.round_scaled(*_plus(hh, _outward(l_[low] + e[low], 1.0), 53), kl, dt)
+    return ra, rb, a + b
 
 
 def _outward(t: np.ndarray, sign: float) -> np.ndarray:
