@@ -24,6 +24,7 @@ KINDS = (
     "cancellation",
     "tiny",
     "underflowing remainders",
+    "far apart",
     "integers x",
     "zero rows",
 )
@@ -50,6 +51,13 @@ def _inputs(kind: str, dt: D.DType, n: int, rng: np.random.Generator) -> tuple[n
         deep = -rng.integers(60, 75, size=(rows, n))  # products near 2**-1070: a few bits
         x *= 2.0**-500 * 2.0 ** np.where(rng.random((rows, n)) < 0.5, 0, deep)
         w *= 2.0**-500
+    elif kind == "far apart" and dt.p == 53:
+        # x far below 1 and w far above: ordinary products, but x's remainder is made of
+        # subnormal elements (beside short large ones), and the tail's bound works at 2**-1074
+        x = rng.integers(-8, 9, size=(rows, n)) * 2.0**-890
+        tiny = rng.random((rows, n)) < 0.3
+        x[tiny] = rng.integers(1, 1 << 20, size=int(tiny.sum())) * 2.0**-1074
+        w *= 2.0**850
     elif kind == "integers x":
         x = rng.integers(-8, 8, size=(rows, n)).astype(np.float64)
     elif kind == "zero rows":
@@ -57,7 +65,7 @@ def _inputs(kind: str, dt: D.DType, n: int, rng: np.random.Generator) -> tuple[n
         w[2] = 0.0
     x, w = (D.round_pair(a, np.zeros_like(a), dt) for a in (x, w))
     b = rng.normal(size=m)
-    if kind == "underflowing remainders":
+    if kind in ("underflowing remainders", "far apart"):
         b = np.zeros(m)  # a bias would swamp the sums (and the bound would cover it)
     b = D.round_pair(b, np.zeros(m), dt)
     return x, w, b
@@ -113,3 +121,19 @@ def test_the_scheme_takes_the_fewest_gemms(
     out = [np.zeros((3, 3)) for _ in range(4)]
     affine._enclose(x, w, b, dt, *out)
     assert len(calls) + 1 == gemms
+
+
+def test_the_tail_bound_survives_factors_that_underflow() -> None:
+    """``γ_n · max|u| · Σ|v|`` with ``max|u|`` subnormal and ``Σ|v|`` huge is an ordinary
+    number; taking ``γ_n · max|u|`` first would flush it to 0 and leave only the underflow
+    term, far below the GEMM's possible error."""
+    n = 4096
+    gamma = n * 2.0**-53 / (1 - n * 2.0**-53)
+    u = affine._Part(np.zeros((1, n)), np.array([2.0**-1060]), np.array([2.0**-1050]))
+    v = affine._Part(np.zeros((1, n)), np.array([2.0**800]), np.array([2.0**812]))
+    bound = np.zeros((1, 1))
+    affine._bound_tail([(u, v)], gamma, n, slice(0, 1), bound)
+    worst = min(
+        Fraction(2) ** -1060 * Fraction(2) ** 812, Fraction(2) ** -1050 * Fraction(2) ** 800
+    )
+    assert Fraction(float(bound[0, 0])) >= Fraction(gamma) * worst

@@ -420,10 +420,18 @@ def _bound_tail(
     terms: list[tuple[_Part, _Part]], gamma: float, n: int, r: slice, bound: np.ndarray
 ) -> None:
     """Adds to ``bound`` (rows ``r``) the rounding of the tail scheme's GEMMs of whole parts:
-    ``γ_n · Σ_k |u_k v_k| + (n + 1)·2**-1074`` each."""
+    ``γ_n · Σ_k |u_k v_k| + (n + 1)·2**-1074`` each, with ``Σ_k |u_k v_k|`` bounded by
+    ``min(max|u|·Σ|v|, Σ|u|·max|v|)``. Plain outer products: one that rounds down (to a
+    subnormal, or to 0 below 2**-1075) loses at most 2**-1075, which times ``γ_n`` the
+    underflow term covers many times over; a relative rounding down the caller's final
+    ``1 + 2**-20`` covers. ``γ_n`` multiplies last: ``γ_n · max|u|`` alone may underflow
+    where the whole product does not."""
     for u, v in terms:
-        worst = np.minimum(_outer_up(u.max[r], v.sum), _outer_up(u.sum[r], v.max))
-        bound += gamma * worst + (n + 1) * 2.0**-1074
+        worst = np.outer(u.max[r], v.sum)
+        np.minimum(worst, np.outer(u.sum[r], v.max), out=worst)
+        worst *= gamma
+        bound += worst
+    bound += len(terms) * (n + 1) * 2.0**-1074
 
 
 def _bound_left_out(
