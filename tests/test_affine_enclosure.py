@@ -11,6 +11,7 @@ values whose products underflow, integers (exact remainders), zeros."""
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -112,15 +113,21 @@ def test_the_scheme_takes_the_fewest_gemms(
 ) -> None:
     """At n = 4096: float16 and bfloat16 keep the exact pairs (3 GEMMs); float32 and float64
     take the first level(s) exact and the rest as ordinary GEMMs (3 for 4, 6 for 10).
-    Counted as the accumulations after the first product."""
+    Counted as the first product and the GEMMs of the addends after it."""
     dt = D.get(name)
     x, w, b = _inputs("normal", dt, 4096, np.random.default_rng(1))
-    calls: list[int] = []
-    real = affine.two_sum_into
-    monkeypatch.setattr(affine, "two_sum_into", lambda *a: calls.append(1) or real(*a))
+    counts: list[int] = []
+    real = affine._addends
+
+    def spy(*args: Any) -> Any:
+        groups = real(*args)
+        counts.append(1 + sum(len(g) for g in groups))
+        return groups
+
+    monkeypatch.setattr(affine, "_addends", spy)
     out = [np.zeros((3, 3)) for _ in range(4)]
     affine._enclose(x, w, b, dt, *out)
-    assert len(calls) + 1 == gemms
+    assert counts == [gemms]
 
 
 def test_the_tail_bound_survives_factors_that_underflow() -> None:
@@ -137,3 +144,15 @@ def test_the_tail_bound_survives_factors_that_underflow() -> None:
         Fraction(2) ** -1060 * Fraction(2) ** 812, Fraction(2) ** -1050 * Fraction(2) ** 800
     )
     assert Fraction(float(bound[0, 0])) >= Fraction(gamma) * worst
+
+
+def test_only_the_first_level_pairs_are_summed_before_twosum() -> None:
+    """(0, 1) and (1, 0) sum exactly in float64; three pairs of a later level could pass
+    2**53 units, so each stands alone; the tail GEMMs form one addend."""
+    x_sl = [np.full((1, 1), float(i)) for i in range(3)]
+    w_sl = [np.full((1, 1), float(10 + i)) for i in range(3)]
+    taken = [(0, 0), (0, 1), (1, 0), (0, 2), (1, 1), (2, 0)]
+    part = affine._Part.of(np.ones((1, 1)))
+    groups = affine._addends(x_sl, w_sl, taken, [(part, part), (part, part)])
+    shape = [[(float(u[0, 0]), float(v[0, 0])) for u, v in g] for g in groups]
+    assert shape == [[(0, 11), (1, 10)], [(0, 12)], [(1, 11)], [(2, 10)], [(1, 1), (1, 1)]]

@@ -320,7 +320,6 @@ def _enclose(
         w_rest: list[np.ndarray] = []
     else:
         w_sl, w_rest = _slices(w, ew, beta, count)
-    gamma = n * _U / (1 - n * _U) * (1 + 2.0**-40)
     step = max(1, _CHUNK // max(1, m))
     for r0 in range(0, rows, step):
         sl = slice(r0, min(rows, r0 + step))
@@ -340,21 +339,57 @@ def _enclose(
         s = x_sl[0] @ w_sl[0].T
         e_acc = np.zeros_like(s)
         e_abs = np.zeros_like(s)
-        prod, nxt, scratch = (np.empty_like(s) for _ in range(3))
-        gemms = [(x_sl[a], w_sl[c]) for a, c in taken[1:]]
-        gemms += [(u.values, v.values) for u, v in terms]
-        for u_, v_ in gemms:
-            np.matmul(u_, v_.T, out=prod)
+        prod, part, nxt, scratch = (np.empty_like(s) for _ in range(4))
+        addends = _addends(x_sl, w_sl, taken, terms)
+        for group in addends:
+            for g, (u_, v_) in enumerate(group):
+                np.matmul(u_, v_.T, out=part if g else prod)
+                if g:
+                    each_block(len(s), m, partial(_add_into, prod, part))
             each_block(len(s), m, partial(_accumulate, s, prod, e_acc, e_abs, nxt, scratch))
             s, nxt = nxt, s
-        del prod, nxt, scratch
+        del prod, part, nxt, scratch
         if tail:
+            g_tail = n + len(terms) - 1  # roundings a product of the summed tail GEMMs meets
+            gamma = g_tail * _U / (1 - g_tail * _U) * (1 + 2.0**-40)
             left_out = partial(_bound_tail, terms, gamma, n)
         else:
             left_out = partial(_bound_left_out, x_sl, x_rest, w_whole, w_rest, taken)
         out = _Out(hi[sl], lo[sl], err[sl], products[sl])
-        chunk = _Chunk(s, e_acc, e_abs, b, len(gemms) + 3, left_out, unsafe, out)
+        chunk = _Chunk(s, e_acc, e_abs, b, len(addends) + 3, left_out, unsafe, out)
         each_block(len(s), m, chunk.finish)
+
+
+def _addends(
+    x_sl: list[np.ndarray],
+    w_sl: list[np.ndarray],
+    taken: list[tuple[int, int]],
+    terms: list[tuple[_Part, _Part]],
+) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """The GEMMs after the first exact pair, grouped into the addends that TwoSum adds to the
+    sum: each group's GEMMs are summed in plain float64 first.
+
+    - The pairs ``(0, 1)`` and ``(1, 0)`` form one group, and their sum is exact: both lie on
+      the grid ``2**(e_x + e_w - 3β)``, every product is at most ``2**(2β - 1)`` units of it
+      (``|x_0| <= 2**e_x``, ``|w_1| <= 2**(e_w - β - 1)``, and alike), so the ``2n`` products
+      sum to at most ``n·2**(2β) <= 2**53`` units. Later levels' pairs stand alone (three or
+      more pairs per level could pass ``2**53``).
+    - The tail scheme's GEMMs of whole parts form one group: their plain sum makes each
+      product meet ``n + T - 1`` roundings instead of ``n`` (``T`` GEMMs), which the bound's
+      ``γ`` counts (Higham, §3.1)."""
+    groups: list[list[tuple[np.ndarray, np.ndarray]]] = []
+    level_one = [(x_sl[a], w_sl[c]) for a, c in taken if a + c == 1]
+    if level_one:
+        groups.append(level_one)
+    groups += [[(x_sl[a], w_sl[c])] for a, c in taken if a + c > 1]
+    if terms:
+        groups.append([(u.values, v.values) for u, v in terms])
+    return groups
+
+
+def _add_into(a: np.ndarray, b: np.ndarray, r: slice) -> None:
+    """Rows ``r`` of ``a += b``."""
+    a[r] += b[r]
 
 
 def _accumulate(
