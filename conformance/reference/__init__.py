@@ -90,5 +90,5 @@ def compute(
         raise ValueError("a dense reference needs x and weight (or z for sigmoid only)")
     aff = affine_map(x, weight, bias, dt)
     enc = aff.enclosure
-    sig = sigmoid_of(enc.hi, enc.lo, enc.err, aff.exact, dt)
+    sig = sigmoid_of(enc.hi, enc.lo, enc.err, aff.exact, dt, aff.refine)
     return Reference(aff.values, sig, aff.abs_sum, aff.products)

@@ -119,11 +119,13 @@ def sigmoid_of(
     err: np.ndarray,
     exact: Callable[[tuple[int, ...]], Fraction],
     dt: D.DType,
+    refine: Callable[[tuple[int, ...]], tuple[float, float, float]] | None = None,
 ) -> np.ndarray:
     """σ(S) rounded to ``dt`` for the exact ``S`` enclosed by ``hi + lo ± err``; ``exact(index)``
-    gives one element's ``S`` exactly where the enclosure is too wide to decide. The fast tiers
-    run in cache-sized blocks on every core (:mod:`.blocks`), the exact one element by
-    element."""
+    gives one element's ``S`` exactly where the enclosure is too wide to decide, and
+    ``refine(index)``, if given, a far tighter enclosure ``(hi, lo, err)`` of it that the fast
+    tiers try first. The fast tiers run in cache-sized blocks on every core
+    (:mod:`.blocks`), the exact one element by element."""
     hi = np.asarray(hi, np.float64)
     hi, lo, err = (np.broadcast_to(np.asarray(a, np.float64), hi.shape) for a in (hi, lo, err))
     flat = [a.reshape(-1) for a in (hi, lo, err)]  # views, or copies of broadcast arrays
@@ -137,6 +139,8 @@ def sigmoid_of(
 
     with np.errstate(all="ignore"):
         each_block(hi.size, 1, block)
+        if refine is not None:
+            _retry_refined(hi, err, out, todo, refine, dt)
     for index in zip(*np.nonzero(todo), strict=True):
         if err[index] == 0:
             s = Fraction(float(hi[index])) + Fraction(float(lo[index]))
@@ -144,6 +148,26 @@ def sigmoid_of(
             s = exact(index)
         out[index] = sigmoid_exact(s, dt)
     return out
+
+
+def _retry_refined(
+    hi: np.ndarray,
+    err: np.ndarray,
+    out: np.ndarray,
+    todo: np.ndarray,
+    refine: Callable[[tuple[int, ...]], tuple[float, float, float]],
+    dt: D.DType,
+) -> None:
+    """The fast tiers again, in place, on the undecided elements whose enclosure was not
+    exact, from ``refine``'s tighter enclosures; what they decide leaves ``todo``."""
+    wide = todo & (err != 0) & np.isfinite(hi)
+    if not wide.any():
+        return
+    where = np.nonzero(wide)
+    pairs = np.array([refine(index) for index in zip(*where, strict=True)], dtype=np.float64)
+    values, undecided = _fast_tiers(pairs[:, 0], pairs[:, 1], pairs[:, 2], dt)
+    out[where] = np.where(undecided, out[where], values)
+    todo[where] = undecided
 
 
 def _fast_tiers(
