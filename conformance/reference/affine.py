@@ -230,18 +230,21 @@ class _Part:
 
 
 def _split(
-    a: np.ndarray, e: np.ndarray, beta: int, count: int, slice_parts: bool
+    a: np.ndarray, e: np.ndarray, beta: int, count: int, slice_parts: bool, all_rests: bool
 ) -> tuple[list[_Part], list[_Part | None]]:
     """The first ``count`` slices of each row of ``a`` (as :func:`_slices`; with their rows'
     ``max|v|`` and ``Σ|v|`` where ``slice_parts``, else NaN) and the remainders after each:
     ``rest[j]`` is ``a`` less its first ``j + 1`` slices (exact), None when it is zero (as
-    every later one then is, and the slices after it are left out). Row blocks on every core
-    (:mod:`.blocks`): each row is sliced alone, so the blocking changes no bit."""
+    every later one then is, and the slices after it are left out); their ``max|v|`` and
+    ``Σ|v|`` for every one where ``all_rests``, else for the last only (:func:`_tail_terms`
+    pairs ``x``'s last remainder alone). Row blocks on every core (:mod:`.blocks`): each row
+    is sliced alone, so the blocking changes no bit."""
     ee = np.clip(e, -_E_RANGE, _E_RANGE)
     rows, n = a.shape
     slices = [np.empty_like(a) for _ in range(count)]
     rests = [np.empty_like(a) for _ in range(count)]
     stats = np.full((2, 2, count, rows), np.nan)  # [slice, rest] x [max, sum] x level x row
+    nonzero = np.zeros((count, rows), dtype=bool)  # a remainder left after slice j, per row
 
     def block(r: slice) -> None:
         rest = a[r]
@@ -249,11 +252,15 @@ def _split(
             sl = _slice(rest, ee[r], j + 1, beta, out=slices[j][r])
             rest = np.subtract(rest, sl, out=rests[j][r])  # exact: sl is rest on a coarser grid
             for kind, v in enumerate((sl, rest)):
-                if kind == 0 and not slice_parts:
+                if not (slice_parts if kind == 0 else all_rests or j == count - 1):
                     continue
                 mag = np.abs(v)
                 stats[kind, 0, j, r] = mag.max(axis=1, initial=0.0)
                 stats[kind, 1, j, r] = mag.sum(axis=1)
+            if np.isnan(stats[1, 1, j, r.start]):
+                nonzero[j, r] = rest.any(axis=1)
+            else:
+                nonzero[j, r] = stats[1, 1, j, r] > 0
 
     each_block(rows, n, block)
     stats[:, 1] *= 1 + 2.0**-20  # the sums, rounded up
@@ -261,7 +268,7 @@ def _split(
     rest_parts: list[_Part | None] = []
     for j in range(count):
         parts.append(_Part(slices[j], stats[0, 0, j], stats[0, 1, j]))
-        if not stats[1, 1, j].any():  # Σ|rest| = 0 on every row: nothing remains
+        if not nonzero[j].any():  # nothing remains on any row
             break
         rest_parts.append(_Part(rests[j], stats[1, 0, j], stats[1, 1, j]))
     rest_parts.extend([None] * (count - len(rest_parts)))
@@ -324,7 +331,7 @@ def _enclose(
     w_whole = _Part.of(w)
     if tail:
         pairs = [(a, c) for a in range(levels) for c in range(levels) if a + c < levels]
-        w_parts_sl, w_parts = _split(w, ew, beta, levels, slice_parts=False)
+        w_parts_sl, w_parts = _split(w, ew, beta, levels, slice_parts=False, all_rests=True)
         w_sl = [p.values for p in w_parts_sl]
         w_rest: list[np.ndarray] = []
     else:
@@ -335,7 +342,7 @@ def _enclose(
         xc = x[sl]
         ex = _row_exponents(xc)
         if tail:
-            x_parts_sl, x_parts = _split(xc, ex, beta, levels, slice_parts=True)
+            x_parts_sl, x_parts = _split(xc, ex, beta, levels, slice_parts=True, all_rests=False)
             x_sl = [p.values for p in x_parts_sl]
             terms = _tail_terms(x_parts_sl, x_parts, w_whole, w_parts, levels)
         else:
@@ -450,9 +457,8 @@ class _Chunk:
         bound = (k * _U / (1 - k * _U)) * (1 + 2.0**-40) * e_abs
         self.left_out(r, bound)
         bound *= 1 + 2.0**-20
-        bad = ~np.isfinite(h)
-        bad |= ~np.isfinite(lo_)
-        bad |= ~np.isfinite(bound)
+        bad = ~np.isfinite(h + lo_ + bound)  # nan or inf in any (or a sum so large it
+        # overflows: then the exact path, needlessly but correctly)
         if self.unsafe is not None:
             bad |= self.unsafe[r]
         if bad.any():
