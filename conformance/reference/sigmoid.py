@@ -177,8 +177,9 @@ def _fast_tiers(
     elements they leave to the exact tier) for one block of enclosures."""
     out = np.where(np.isnan(hi), np.nan, np.where(hi > 0, 1.0, 0.0))  # nan, ±inf
     fin = np.isfinite(hi)
-    ones = fin & ((hi + lo) - err > SATURATE_ONE)
-    zeros = fin & ((hi + lo) + err < SATURATE_ZERO)
+    centre = hi + lo
+    ones = fin & (centre - err > SATURATE_ONE)
+    zeros = fin & (centre + err < SATURATE_ZERO)
     half = fin & (hi == 0) & (lo == 0) & (err == 0)
     out[ones], out[zeros], out[half] = 1.0, 0.0, 0.5
     open_ = fin & ~(ones | zeros | half)
@@ -194,10 +195,14 @@ def _fast_tiers(
         _assign(out, todo_dd, ~undecided, values)
         todo_dd = _subset(todo_dd, undecided)
     if todo_dd.any():
-        gh, gl, k = _sigmoid_dd(hi[todo_dd], lo[todo_dd])
-        rel = DD_REL_ERR + np.expm1(err[todo_dd]) * (1 + 2.0**-40)
+        every = bool(todo_dd.all())  # the common case for float64: no gathers, no scatters
+        h, l_, e = (hi, lo, err) if every else (hi[todo_dd], lo[todo_dd], err[todo_dd])
+        gh, gl, k = _sigmoid_dd(h, l_)
+        rel = DD_REL_ERR + np.expm1(e) * (1 + 2.0**-40)
         gerr = rel * np.abs(gh) * (1 + 2.0**-50)
         undecided, values = decide(gh, gl, gerr, k, dt)
+        if every:  # todo was all False; undecided values are the exact tier's to set
+            return values, undecided
         _assign(out, todo_dd, ~undecided, values)
         todo |= _subset(todo_dd, undecided)
     return out, todo
