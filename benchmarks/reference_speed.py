@@ -7,9 +7,11 @@ values, as the suite hands them to the reference), times ``x @ weight.T`` in flo
 to B, printing one JSON line per step. The full size runs 3 times too: its best is divided by
 the best of the full size's two best-of-3 matmuls (before the ladder and beside the
 reference), and its first run is kept as ``first_s``. The child tunes its heap as
-``conformance`` does (:mod:`conformance.heap`): the figure is the reference as the suite runs
-it. The output rows are independent, so the time grows linearly with b: when the cap stops
-the child, the largest finished step gives the size reached and an estimate for the full size.
+``conformance`` does (:mod:`conformance.heap`) and lets OpenBLAS's idle threads sleep
+(:mod:`conformance.blas`; the matmul measured the same with it): the figure is the reference
+as the suite runs it. The output rows are independent, so the time grows linearly with b:
+when the cap stops the child, the largest finished step gives the size reached and an
+estimate for the full size.
 
     python benchmarks/reference_speed.py DTYPE B N M     # the child; JSON lines on stdout
 """
@@ -38,6 +40,9 @@ def _ladder(rows: int) -> list[int]:
 
 
 def child(dtype: str, rows: int, n_in: int, n_out: int) -> None:
+    from conformance import blas
+
+    quiet = blas.quiet_idle_threads()  # as the command line does, before NumPy loads
     import numpy as np
 
     from conformance import dtypes as D
@@ -67,7 +72,7 @@ def child(dtype: str, rows: int, n_in: int, n_out: int) -> None:
     def emit(**fields: Any) -> None:
         print(json.dumps(fields), flush=True)
 
-    emit(step="matmul", rows=rows, seconds=matmul(rows), heap_tuned=tuned)
+    emit(step="matmul", rows=rows, seconds=matmul(rows), heap_tuned=tuned, blas_quiet=quiet)
     for b in _ladder(rows):
         mm = matmul(b)
         times: list[float] = []
@@ -93,6 +98,7 @@ def measure(
     steps = []
     matmul_full = None
     heap_tuned = None
+    blas_quiet = None
     for line in m.stdout.splitlines():
         try:
             rec = json.loads(line)
@@ -101,6 +107,7 @@ def measure(
         if rec.get("step") == "matmul":
             matmul_full = rec["seconds"]
             heap_tuned = rec.get("heap_tuned")
+            blas_quiet = rec.get("blas_quiet")
         elif rec.get("step") == "reference":
             steps.append(rec)
     out: dict[str, Any] = {
@@ -115,6 +122,7 @@ def measure(
         "peak_rss_bytes": m.peak_rss_bytes,
         "matmul_s": matmul_full,
         "heap_tuned": heap_tuned,
+        "blas_quiet": blas_quiet,
         "steps": steps,
     }
     if not steps:

@@ -15,7 +15,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from . import escape, heap
+from . import blas, escape, heap
 from .errors import EXIT_USAGE, UsageError
 from .interrupts import signum_of
 
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    blas.quiet_idle_threads()  # before the commands import NumPy (see blas)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -62,6 +63,7 @@ def test_run_quick_reference_writes_the_documented_keys(tmp_path: Path) -> None:
         assert full["first_s"] >= full["seconds"] == r["reference_s"]
         assert r["first_ratio"] == pytest.approx(full["first_s"] / r["matmul_s"])
         assert r["heap_tuned"] is sys.platform.startswith("linux")
+        assert r["blas_quiet"] is ("OPENBLAS_THREAD_TIMEOUT" not in os.environ)
         assert [s["rows"] for s in r["steps"]] == [1, 2, 4, 8, 16]
     keys = {(t["key"], t.get("dtype")) for t in res["targets"]}
     assert keys == {("c_ratio", d) for d in ref["dtypes"]}
