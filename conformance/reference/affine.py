@@ -571,8 +571,8 @@ def _mags32(a: np.ndarray, exact: bool) -> tuple[np.ndarray, float, float]:
 
     def block(r: slice) -> None:
         part = a[r]
-        f = part.astype(np.float32)
-        if exact and np.array_equal(f, part):
+        f = part.astype(np.float32) if exact else None
+        if f is not None and np.array_equal(f, part):
             mag: np.ndarray = np.abs(f, out=out[r])
         else:
             mag = np.abs(part)
