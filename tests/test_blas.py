@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.fresh import run_code
 
 # CPU time this process burns during a 0.3 s sleep right after a GEMM (best of three): a
 # spinning OpenBLAS worker burns ~0.1 s of it, a sleeping one nothing.
@@ -37,15 +34,7 @@ print(json.dumps({"applied": applied, "threads": threads, "spin": min(spins),
 
 def _probe(mode: str, **env: str) -> dict:
     full = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    full.update(env, PYTHONPATH=str(ROOT))
-    out = subprocess.run(
-        [sys.executable, "-c", _PROBE, mode],
-        capture_output=True,
-        text=True,
-        env=full,
-        check=True,
-        timeout=120,
-    )
+    out = run_code(_PROBE, mode, env={**full, **env})
     result: dict = json.loads(out.stdout)
     return result
 
@@ -83,12 +72,5 @@ def test_the_command_line_applies_it() -> None:
         "print('SEEN', rc, os.environ.get('OPENBLAS_THREAD_TIMEOUT'), file=sys.stderr)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    out = subprocess.run(
-        [sys.executable, "-c", spy],
-        capture_output=True,
-        text=True,
-        env={**env, "PYTHONPATH": str(ROOT)},
-        check=True,
-        timeout=120,
-    )
+    out = run_code(spy, env=env)
     assert "SEEN 0 4" in out.stderr

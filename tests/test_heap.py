@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.fresh import run_code
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
@@ -45,15 +43,8 @@ def _probe(mode: str, **env: str) -> dict[str, object]:
     full = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     full.pop("GLIBC_TUNABLES", None)
     # 4 KiB pages, so that faults count memory: NumPy asks for huge pages on large arrays
-    full.update(env, PYTHONPATH=str(ROOT), NUMPY_MADVISE_HUGEPAGE="0")
-    out = subprocess.run(
-        [sys.executable, "-c", _PROBE, mode],
-        capture_output=True,
-        text=True,
-        env=full,
-        check=True,
-        timeout=120,
-    )
+    full.update(env, NUMPY_MADVISE_HUGEPAGE="0")
+    out = run_code(_PROBE, mode, env=full)
     result: dict[str, object] = json.loads(out.stdout)
     return result
 
@@ -86,12 +77,5 @@ def test_the_command_line_applies_it() -> None:
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     env.pop("GLIBC_TUNABLES", None)
-    out = subprocess.run(
-        [sys.executable, "-c", spy],
-        capture_output=True,
-        text=True,
-        env={**env, "PYTHONPATH": str(ROOT)},
-        check=True,
-        timeout=120,
-    )
+    out = run_code(spy, env=env)
     assert "SEEN 0 [True]" in out.stderr
