@@ -9,6 +9,7 @@ exact path, special values), and against the independent oracle (tests/oracle.py
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 
@@ -164,3 +165,24 @@ def test_nested_blocks_run_serially_in_their_block(tiny: None) -> None:
 
     blocks.each_block(100, 1, outer)
     assert inner and all(len(names) == 1 for names in inner)
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX signals")
+def test_an_interrupted_wait_cancels_the_blocks_not_started(tiny: None) -> None:
+    """Ctrl-C while the caller waits: the blocks not yet started are dropped, so the process
+    does not go on working (and exiting does not wait) for them."""
+    ran: list[int] = []
+
+    def fn(r: slice) -> None:
+        time.sleep(0.02)
+        ran.append(r.start)
+
+    count = 40 * min(blocks.cores(), 8)  # 0.8 s of blocks on the pool's threads
+    main = threading.main_thread().ident
+    assert main is not None and threading.get_ident() == main
+    timer = threading.Timer(0.1, signal.pthread_kill, (main, signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        blocks.each_block(count, 41, fn)  # one unit of 41 elements a block, 20 ms each
+    time.sleep(1.5)  # longer than all of them would take, had they gone on
+    assert len(ran) < count // 2

@@ -49,7 +49,8 @@ def each_block(count: int, per_unit: int, fn: Callable[[slice], None]) -> None:
     results into arrays the caller owns, each block its own part. On every core when the
     work is large enough, each block in a copy of the caller's context (NumPy's ``errstate``
     lives there); serially otherwise, and inside a block (no nested pools). The first
-    exception of a block is raised here, after every block has ended."""
+    exception of a block is raised here, after every block has ended; an interruption of the
+    wait (Ctrl-C) cancels the blocks not yet started, so that exiting does not wait for them."""
     step = max(1, BLOCK // max(1, per_unit))
     blocks = [slice(i, min(count, i + step)) for i in range(0, count, step)]
     serial = (
@@ -64,7 +65,12 @@ def each_block(count: int, per_unit: int, fn: Callable[[slice], None]) -> None:
         return
     context = contextvars.copy_context()
     futures = [_get_pool().submit(_run, context.copy(), fn, b) for b in blocks]
-    errors = [f.exception() for f in futures]
+    try:
+        errors = [f.exception() for f in futures]
+    except BaseException:  # the caller interrupted (Ctrl-C): drop the blocks not yet started
+        for f in futures:
+            f.cancel()
+        raise
     for error in errors:
         if error is not None:
             raise error
