@@ -3,8 +3,8 @@
 The reference's GEMMs already use every core (BLAS threads); its elementwise stages (the
 TwoSum accumulation, Ziv's test, the double-double sigmoid) are NumPy passes, one core each
 and, over a whole 1024×1024 output, one trip to memory per pass. Run block by block they stay
-in the L2 cache (measured: the float64 sigmoid of 1M elements ~0.25 s whole, ~0.13 s in
-blocks of 16K, ~0.09 s in blocks on two cores). NumPy releases the GIL inside its loops, so
+in the cache (measured: the float64 sigmoid of 1M elements ~0.25 s whole, ~0.13 s in blocks
+on one core, ~0.09 s in blocks on two cores). NumPy releases the GIL inside its loops, so
 plain threads run them in parallel. Every block computes exactly what the whole array would
 (the stages are elementwise, or row by row), so the bits do not depend on the blocking.
 """
@@ -17,7 +17,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-#: elements of one array per block: ~8 float64 arrays of it fit a 1 MiB L2 cache
+#: elements of one array per block (1 MiB of float64): the fastest of 16K to 1M on the float64
+#: sigmoid; smaller blocks pay NumPy's cost per call, larger ones leave the cache
 BLOCK = 1 << 17
 #: below this many elements, one block in the calling thread (threads cost ~50 µs a call)
 PARALLEL_MIN = 1 << 17

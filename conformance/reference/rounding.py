@@ -29,7 +29,7 @@ def decide(
     h, l_, e, kk = (hi, lo, err, kk) if every else (hi[check], lo[check], err[check], kk[check])
     with np.errstate(over="ignore", invalid="ignore"):
         if dt.p >= 53:
-            ra, rb, ends = _ends64(h, l_, e, kk)
+            ra, rb, ends = _ends64(h, l_, e, kk, dt)
         else:
             a_hi, a_lo = _plus(h, _outward(l_ - e, -1.0), dt.p)
             b_hi, b_lo = _plus(h, _outward(l_ + e, 1.0), dt.p)
@@ -45,7 +45,7 @@ def decide(
 
 
 def _ends64(
-    h: np.ndarray, l_: np.ndarray, e: np.ndarray, kk: np.ndarray
+    h: np.ndarray, l_: np.ndarray, e: np.ndarray, kk: np.ndarray, dt: D.DType
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Both ends rounded to float64, and their float64 sum (not finite where an end
     overflows). An end ``s = fl(h + t)`` is its own float64 rounding (``round_scaled`` of
@@ -60,7 +60,7 @@ def _ends64(
     ra, rb = np.ldexp(a, kk), np.ldexp(b, kk)
     low = (kk != 0) & ((np.abs(ra) < 2.0**-1022) | (np.abs(rb) < 2.0**-1022))
     if low.any():
-        hh, kl, dt = h[low], kk[low], D.get("float64")
+        hh, kl = h[low], kk[low]
         ra[low] = D.round_scaled(*_plus(hh, _outward(l_[low] - e[low], -1.0), 53), kl, dt)
         rb[low] = D.round_scaled(*_plus(hh, _outward(l_[low] + e[low], 1.0), 53), kl, dt)
     return ra, rb, a + b
