@@ -180,6 +180,20 @@ def test_warming_pauses_while_the_persistent_cache_serves_every_program() -> Non
     # are warmed again, then every 16th from there: 53, 69, 85, 101, 117
     assert fake.warmed == [*range(16), 31, *range(32, 38), 53, 69, 85, 101, 117]
 
+    # The main loop compiles in its own thread beside the warm: its events must not count.
+    # Here each warm sees a request of the main thread's that has not had its hit yet.
+    class Busy(Fake):
+        def warm(self, batch: Batch) -> None:
+            other = threading.Thread(target=self.listener, args=(CACHE_REQUEST,))
+            other.start()
+            other.join()
+            super().warm(batch)
+
+    busy = Busy(set(range(10)))
+    for i in range(60):
+        busy.warm(_batch(i))
+    assert busy.warmed == [*range(16), 31, 47]
+
     nocache = Fake(set(), events=False)  # no cache: no events, every batch warmed
     for i in range(50):
         nocache.warm(_batch(i))

@@ -140,37 +140,51 @@ CACHE_REQUEST = "/jax/compilation_cache/compile_requests_use_cache"
 CACHE_HIT = "/jax/compilation_cache/cache_hits"
 
 
+def _thread_counts(local: threading.local) -> dict[str, int]:
+    """This thread's cache requests and hits (made on first use)."""
+    counts: dict[str, int] | None = getattr(local, "counts", None)
+    if counts is None:
+        counts = local.counts = {CACHE_REQUEST: 0, CACHE_HIT: 0}
+    return counts
+
+
 class WarmWhileCompiling:
     """Warm ahead (:attr:`Adapter.warm_ahead`) while it saves time: while XLA compiles,
     which releases the GIL, so the two threads share the cores (300 random cases, JAX
     alone, cold: 75 s without, 43 s with). When the persistent cache serves every program,
     what is left is lowering each one to find its key, Python under the GIL, and the second
-    thread only competes (warm: 23 s without, 28 s with). So after :data:`IDLE` warmed
-    batches in a row that compiled nothing (JAX's cache events say so), only every
-    :data:`SAMPLE`-th batch is warmed, to notice when compiling starts again."""
+    thread only competes (1,000 random cases, JAX alone, warm: 42 s without, 43–47 s with).
+    So after :data:`IDLE` warmed batches in a row that compiled nothing (JAX's cache events
+    say so), only every :data:`SAMPLE`-th batch is warmed, to notice when compiling starts
+    again.
+
+    The events are counted per thread: JAX records them in the thread that compiles, and
+    the main loop compiles beside this one, so shared counts would mix its requests into a
+    warm's (a request counted before its hit) and the warm would seldom look served."""
 
     IDLE: ClassVar[int] = 6
     SAMPLE: ClassVar[int] = 16
     warm_ahead = True
     jax: Any
-    _cache_events: dict[str, int] | None = None
+    _cache_events: threading.local | None = None
     _idle = 0
     _skipped = 0
 
     def warm(self, batch: Batch) -> None:
-        counts = self._cache_events
-        if counts is None:
-            counts = self._cache_events = {CACHE_REQUEST: 0, CACHE_HIT: 0}
+        local = self._cache_events
+        if local is None:
+            local = self._cache_events = threading.local()
 
             def count(event: str, **kwargs: Any) -> None:
-                if event in counts:
-                    counts[event] += 1
+                if event in (CACHE_REQUEST, CACHE_HIT):
+                    _thread_counts(local)[event] += 1
 
             self.jax.monitoring.register_event_listener(count)
         if self._idle >= self.IDLE:
             self._skipped += 1
             if self._skipped % self.SAMPLE:
                 return
+        counts = _thread_counts(local)
         requests, hits = counts[CACHE_REQUEST], counts[CACHE_HIT]
         super().warm(batch)  # type: ignore[misc]
         asked = counts[CACHE_REQUEST] - requests
