@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from . import dtypes as D
-from . import escape
+from . import escape, spread
 from .adapters.base import ApiPath, Batch, InitRequest, InitResult, PathResult
 from .cases import Arrays, Case
 from .checks import pin_errors
@@ -64,8 +64,8 @@ from .reference import Reference, reference
 from .reference import cache as refcache
 from .registry import init_owners, load_class, select
 from .results import INTERRUPTED, Row, RowStream, never_ran
-from .rowplan import RunShape
-from .shards import Plan, Shard
+from .rowplan import CaseFacts, RunShape, rows_per_framework
+from .shards import Plan, Shard, framework_cost
 from .shards import select as select_units
 from .wire import Message
 from .worker import Event, FrameworkRun, Limits, Watchdog, WorkerProcess
@@ -98,6 +98,8 @@ class RunOptions:
     stream: Path | None = None
     shard: Shard | None = None  # run only this part of the split (conformance/shards.py)
     units: frozenset[tuple[str, str]] | None = None  # only these (case id, dtype) units
+    #: worker processes per framework; None: decided from the work (conformance/spread.py)
+    worker_processes: int | None = None
 
     def worker_options(self) -> dict[str, str]:
         out = {
@@ -159,14 +161,21 @@ class _Run:
         self.t0 = time.perf_counter()
         self.events: queue.Queue[Event | tuple[None, Message]] = queue.Queue()
         self.runs: dict[str, FrameworkRun] = {}
+        # worker processes by key: the framework's name, then "name#2", "name#3", ...
         self.workers: dict[str, WorkerProcess] = {}
+        self.procs: dict[str, list[str]] = {}  # framework -> its workers' keys
+        self.loads: dict[str, list[float]] = {}  # framework -> estimated seconds per worker
+        self.placed: dict[str, dict[Any, int]] = {}  # framework -> batch group -> worker
+        self.ticks: dict[str, int] = {}  # worker key -> rows done in its current batch
         self.limits: dict[str, Limits] = {}
-        self.exited: set[str] = set()
+        self.exited: set[str] = set()  # worker keys
+        self.fatal_of: dict[str, str] = {}  # worker key -> the fatal error it reported
+        self.ended_badly: set[str] = set()  # frameworks a worker of which ended with a reason
         self.requests: dict[str, list[InitRequest]] = {}
         self.units: list[Unit] = []
         self.batches: list[Batch] = []
         self.members: dict[int, list[int]] = {}  # batch -> its units
-        self.sent: dict[str, list[int]] = {}  # framework -> the batches it owes
+        self.sent: dict[str, list[int]] = {}  # worker key -> the batches it owes
         self.answered: set[tuple[str, int]] = set()
         # batches waiting for references, in arrival order, with the keys they still miss;
         # ``waiting`` indexes them by key, so each reference wakes only its own batches (a
@@ -253,6 +262,7 @@ class _Run:
                 self.requests.setdefault(owner.name, []).append(request)
                 for name in self._pin_drawers(case):
                     self.requests.setdefault(name, []).append(request)
+        counts = self._process_counts()
         for name, spec in needed.items():
             cls = load_class(spec)
             fw = FrameworkRun(name, modes=cls.modes, devices=cls.devices)
@@ -261,17 +271,38 @@ class _Run:
             if fw.skip:
                 continue
             self.limits[name] = self._limits(name, cls.paths, cls.modes, cls.devices)
-            w = WorkerProcess(
-                name,
-                spec,
-                self.events,  # type: ignore[arg-type]
-                self.limits[name],
-                self.options.worker_options(),
-                self.requests.get(name, []),
-            )
-            self.workers[name] = w
-            w.start()
+            count = counts.get(name, 1)
+            self.loads[name], self.placed[name] = [0.0] * count, {}
+            for k in range(count):
+                key = name if k == 0 else f"{name}#{k + 1}"
+                w = WorkerProcess(
+                    name,
+                    spec,
+                    self.events,  # type: ignore[arg-type]
+                    self.limits[name],
+                    self.options.worker_options(),
+                    self.requests.get(name, []) if k == 0 else [],  # the first one draws
+                    key=key,
+                )
+                self.workers[key] = w
+                self.procs.setdefault(name, []).append(key)
+                w.start()
         self.watchdog = Watchdog(list(self.workers.values())).__enter__()
+
+    def _process_counts(self) -> dict[str, int]:
+        """Worker processes per chosen framework (conformance/spread.py): from the estimated
+        work of its rows in this run, or ``worker_processes`` for every one."""
+        shape = RunShape.of(self.chosen, self.known, self.modes, self.devices)
+        work = dict.fromkeys(self.chosen, 0.0)
+        facts: dict[str, tuple[CaseFacts, dict[str, int]]] = {}
+        for case, _dtype in self.wanted:
+            if case.id not in facts:
+                f = CaseFacts.of(case)
+                facts[case.id] = (f, rows_per_framework(f, shape))
+            f, rows = facts[case.id]
+            for name in work:
+                work[name] += framework_cost(f, name, rows.get(name, 0))
+        return spread.processes(work, spread.cores(), self.options.worker_processes)
 
     def _limits(
         self, name: str, paths: tuple[ApiPath, ...], modes: tuple[str, ...], devs: tuple[str, ...]
@@ -312,12 +343,12 @@ class _Run:
     def draw(self) -> None:
         """Wait for the owners' draws (answers to the batches already sent are judged as
         they come)."""
-        waiting = {name for name in self.requests if name in self.workers}
+        waiting = {name for name in self.requests if name in self.workers}  # first workers
         while waiting:
             w, msg = self._next()
             self._handle(w, msg)
             if w is not None and msg.kind in ("inits_done", "fatal", "exit"):
-                waiting.discard(w.name)
+                waiting.discard(w.key)
         if self.requests:
             self.show.message(f"init draws done in {time.perf_counter() - self.t0:.1f} s")
 
@@ -384,18 +415,25 @@ class _Run:
                         (i, self.fw_index[name], c),
                         self._status_rows(u, name, mode, device, status, why),
                     )
-        for name, w in self.workers.items():
+        for name, keys in self.procs.items():
+            fw = self.runs[name]
             mine = [
                 (offset + j, b)
                 for j, b in enumerate(batches)
-                if name in self.chosen
-                and b.mode in self.runs[name].modes
-                and b.device in self.runs[name].devices
+                if name in self.chosen and b.mode in fw.modes and b.device in fw.devices
             ]
-            self.sent.setdefault(name, []).extend(i for i, _ in mine)
-            w.send_batches(mine, last=last)
-            if name in self.exited:  # it has ended already: nothing will answer
-                self._fail_unanswered(name)
+            shares = [[i for i, _ in mine]]
+            if len(keys) > 1:
+                paths = {
+                    k: sum(p.kind == k for p in self.tables[name]) for k in ("dense", "sigmoid")
+                }
+                costed = [(i, b, spread.batch_cost(b, name, paths.get(b.kind, 1))) for i, b in mine]
+                shares = spread.deal(costed, self.loads[name], self.placed[name])
+            for wkey, share in zip(keys, shares, strict=True):
+                self.sent.setdefault(wkey, []).extend(share)
+                self.workers[wkey].send_batches([(i, self.batches[i]) for i in share], last=last)
+                if wkey in self.exited:  # it has ended already: nothing will answer
+                    self._fail_unanswered(wkey)
 
     def _pin_drawers(self, case: Case) -> list[str]:
         """The adapters of the run besides the owner that declare the case's init kind: they
@@ -440,32 +478,40 @@ class _Run:
             fw.settings = {**fw.settings, **msg["settings"]}  # rows share the old one
         elif kind == "tick":
             if w.name in self.done:
-                self.show.advanced(w.name, self.done[w.name] + msg["done"])
+                self.ticks[w.key] = msg["done"]
+                ticking = sum(self.ticks.get(k, 0) for k in self.procs.get(w.name, ()))
+                self.show.advanced(w.name, self.done[w.name] + ticking)
         elif kind == "batch":
+            self.ticks[w.key] = 0
             self.answered.add((w.name, msg["batch"]))
             self._batch_in(w.name, msg["batch"], msg["results"])
         elif kind == "batch_error":
+            self.ticks[w.key] = 0
             self.problems.append(f"{w.name}: batch {msg['batch']}: {msg['traceback']}")
             self._status_batch(w.name, msg["batch"], "error", msg["message"])
         elif kind == "batch_skip":
+            self.ticks[w.key] = 0
             self._status_batch(w.name, msg["batch"], "skip", msg["reason"])
         elif kind == "fatal":
-            fw.fatal = msg["message"]
+            fw.fatal = self.fatal_of[w.key] = msg["message"]
             self.problems.append(f"{w.name}: {msg['traceback']}")
         elif kind == "exit":
             ended = msg["ended"]
-            fw.seconds = ended.seconds
-            self.exited.add(w.name)
+            fw.seconds = max(fw.seconds or 0.0, ended.seconds)
+            self.exited.add(w.key)
             if ended.reason:
                 fw.fatal = fw.fatal or ended.reason
+                self.ended_badly.add(w.name)
                 err = ended.stderr.strip()
                 self.problems.append(
-                    f"{w.name}: {ended.reason}" + (f"\n--- its stderr ---\n{err}" if err else "")
+                    f"{w.key}: {ended.reason}" + (f"\n--- its stderr ---\n{err}" if err else "")
                 )
-            if w.name in self.sent:
-                self._fail_unanswered(w.name)
-            if w.name in self.chosen:
-                self.show.finished(w.name, f"error: {fw.fatal}" if ended.reason else "")
+            if w.key in self.sent:
+                self._fail_unanswered(w.key, ended.reason)
+            alive = [k for k in self.procs.get(w.name, ()) if k not in self.exited]
+            if w.name in self.chosen and not alive:
+                bad = w.name in self.ended_badly
+                self.show.finished(w.name, f"error: {fw.fatal}" if bad else "")
 
     def _handle_reference(self, msg: Message) -> None:
         if msg.kind == "refs_done":
@@ -549,9 +595,13 @@ class _Run:
             rows = self._status_rows(self.units[i], name, batch.mode, batch.device, status, why)
             self._emit((i, self.fw_index[name], c), rows)
 
-    def _fail_unanswered(self, name: str) -> None:
-        why = self.runs[name].fatal or "the worker returned no result"
-        for b in self.sent.get(name, []):
+    def _fail_unanswered(self, key: str, reason: str = "") -> None:
+        """Error rows for the batches worker ``key`` owes: why it ended, else why its
+        framework failed."""
+        name = self.workers[key].name
+        why = self.fatal_of.get(key) or reason or self.runs[name].fatal
+        why = why or "the worker returned no result"
+        for b in self.sent.get(key, []):
             if (name, b) not in self.answered:
                 self._status_batch(name, b, "error", why)
 

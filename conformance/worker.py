@@ -293,8 +293,10 @@ class WorkerProcess:
         options: dict[str, str] | None = None,
         inits: list[InitRequest] | None = None,
         argv: list[str] | None = None,
+        key: str = "",
     ) -> None:
-        self.name = name
+        self.name = name  # the framework
+        self.key = key or name  # this process among the framework's (spread.py)
         self.spec = spec
         self.events = events
         self.limits = limits

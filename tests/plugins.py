@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -401,3 +402,30 @@ class GatedDraw(TinyAdapter):
                 raise RuntimeError("the gate never opened: no batch ran during the draws")
             time.sleep(0.05)
         return super().init_params(request)
+
+
+SPREAD_LOG_ENV = "CONFORMANCE_TEST_SPREAD_LOG"
+
+
+class LoggingTiny(TinyAdapter):
+    """TinyAdapter that appends [pid, kind, dtype, out features] of every batch it runs to
+    the file named by ``SPREAD_LOG_ENV`` (which process ran which batch)."""
+
+    name = "spready"
+    init_kinds: ClassVar[dict[str, str]] = {}
+
+    def run(self, batch: Batch, progress: Any = None) -> Any:
+        with open(os.environ[SPREAD_LOG_ENV], "a") as f:
+            print(json.dumps([os.getpid(), batch.kind, batch.dtype, batch.out_features]), file=f)
+        return super().run(batch, progress)
+
+
+class KilledInOne(LoggingTiny):
+    """Dies by SIGKILL (as the OOM killer kills) on a dense float32 batch of output width 5:
+    in one of its processes only, since such batches stay together."""
+
+    def run(self, batch: Batch, progress: Any = None) -> Any:
+        got = super().run(batch, progress)
+        if (batch.kind, batch.dtype, batch.out_features) == ("dense", "float32", 5):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return got

@@ -19,9 +19,11 @@ separate block of the path table.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -65,10 +67,66 @@ def use_compile_cache(jax: Any, folder: str | None) -> None:
     path = Path(folder)
     prune(path, "*-cache", COMPILE_CACHE_BYTES)
     prune(path, "*-atime", 0)  # the access times JAX's bound kept (runs before this one)
+    remove_stale_temps(path)
+    atomic_cache_writes()
     jax.config.update("jax_compilation_cache_dir", folder)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
     jax.config.update("jax_compilation_cache_max_size", -1)
+
+
+#: a temporary entry older than this is a leftover of a killed writer
+STALE_TEMP_S = 3600.0
+
+
+def atomic_cache_writes() -> bool:
+    """Make JAX's persistent cache write each entry whole: to a temporary file renamed onto
+    its name. With no size bound (as here) JAX writes an entry in place, so another process
+    on the same folder (a second worker of this framework, conformance/spread.py; another
+    run) could read it half written, and two writers could interleave; JAX never rewrites an
+    existing key, so a damaged entry would cost a warning and a compile on every later read.
+    Returns whether it applies (False where this JAX's cache is not the class it patches)."""
+    try:
+        from jax._src import lru_cache
+    except ImportError:
+        return False
+    cls = getattr(lru_cache, "LRUCache", None)
+    original = getattr(cls, "put", None)
+    suffix = getattr(lru_cache, "_CACHE_SUFFIX", None)
+    if cls is None or not callable(original) or not isinstance(suffix, str):
+        return False
+    if getattr(original, "atomic_by_conformance", False):
+        return True
+
+    def put(self: Any, key: str, value: bytes) -> None:
+        folder = str(getattr(self, "path", ""))
+        if getattr(self, "eviction_enabled", True) or not key or not folder or "://" in folder:
+            original(self, key, value)  # bounded (JAX locks), remote or odd: JAX's own way
+            return
+        final = Path(folder) / f"{key}{suffix}"
+        if final.exists():
+            return
+        tmp = final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            tmp.write_bytes(value)
+            os.replace(tmp, final)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    put.atomic_by_conformance = True  # type: ignore[attr-defined]
+    cls.put = put
+    return True
+
+
+def remove_stale_temps(folder: Path, now: float | None = None) -> None:
+    """Remove the temporary entries of writers killed mid-write (older than an hour: a
+    live writer's is seconds old)."""
+    limit = (time.time() if now is None else now) - STALE_TEMP_S
+    for p in folder.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if p.stat().st_mtime < limit:
+                p.unlink()
 
 
 def configure_jax(jax: Any, options: dict[str, str], cache: str | None) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
-from .. import escape, gate, interrupts, progress, report, shards
+from .. import escape, gate, interrupts, progress, report, shards, spread
 from .. import known as known_mod
 from ..cases import BUNDLED_CASES
 from ..dtypes import DTYPE_NAMES
@@ -126,6 +127,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="kill a worker that gives no answer for S seconds while it owes one (default: "
         "derived from the largest batch, at least 60)",
     )
+    p.add_argument(
+        "--worker-processes",
+        type=processes_arg,
+        default=None,
+        metavar="auto|N",
+        help="worker processes per framework (default auto: a framework holding most of the "
+        "run's estimated work gets up to one per core, its batches dealt among them; see "
+        "README, 'Architecture'); N: every framework gets N",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display or progress lines")
     p.add_argument(
         "--verbose",
@@ -134,6 +144,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "they are always in the report's environment.json",
     )
     p.set_defaults(func=main)
+
+
+def processes_arg(text: str) -> int | None:
+    if text == "auto":
+        return None
+    if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= spread.MAX_PROCESSES:
+        raise argparse.ArgumentTypeError(
+            f"not auto or a whole number 1-{spread.MAX_PROCESSES}: {escape.visible(text[:40])}"
+        )
+    return int(text)
 
 
 def shard_arg(text: str) -> shards.Shard:
@@ -202,6 +222,7 @@ def main(args: argparse.Namespace) -> int:
         stall_timeout=args.stall_timeout,
         stream=stream_path(out_dir),
         shard=args.shard,
+        worker_processes=args.worker_processes,
     )
     show = progress.for_stream(sys.stderr, quiet=args.quiet)
     with interrupts.trapped():

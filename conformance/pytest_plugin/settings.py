@@ -7,6 +7,7 @@ unless a report directory is asked for.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,6 +81,8 @@ class Settings:
             units=units,
             timeout=self.timeout,
             stall_timeout=self.stall_timeout,
+            # pytest-xdist already spreads the frameworks over its workers (shards.work_groups)
+            worker_processes=1 if os.environ.get("PYTEST_XDIST_WORKER") else None,
         )
 
 
