@@ -408,15 +408,19 @@ SPREAD_LOG_ENV = "CONFORMANCE_TEST_SPREAD_LOG"
 
 
 class LoggingTiny(TinyAdapter):
-    """TinyAdapter that appends [pid, kind, dtype, out features] of every batch it runs to
-    the file named by ``SPREAD_LOG_ENV`` (which process ran which batch)."""
+    """TinyAdapter that appends [pid, kind, dtype, out features, case ids] of every batch it
+    runs to the file named by ``SPREAD_LOG_ENV`` (which process ran which batch)."""
 
     name = "spready"
     init_kinds: ClassVar[dict[str, str]] = {}
 
     def run(self, batch: Batch, progress: Any = None) -> Any:
         with open(os.environ[SPREAD_LOG_ENV], "a") as f:
-            print(json.dumps([os.getpid(), batch.kind, batch.dtype, batch.out_features]), file=f)
+            cases = [it.case for it in batch.items]
+            print(
+                json.dumps([os.getpid(), batch.kind, batch.dtype, batch.out_features, cases]),
+                file=f,
+            )
         return super().run(batch, progress)
 
 
