@@ -156,18 +156,34 @@ def test_two_processes_give_the_rows_of_one(cli_logged: Any, tmp_path: Path) -> 
 
     assert rows(tmp_path / "one") == rows(tmp_path / "two")  # same rows, same order
 
-    def outputs(d: Path) -> dict[tuple[Any, ...], bytes | None]:
-        store = load_beside(d)
-        assert store is not None
-        got = {}
-        for r in load_results(d):
-            stored = store.output(SimpleNamespace(**r))  # type: ignore[arg-type]
-            key = (r["case"], r["dtype"], r["framework"], r["op"], r["path"])
-            got[key] = None if stored is None else stored.values.tobytes()
-        return got
-
-    one_out, two_out = outputs(tmp_path / "one"), outputs(tmp_path / "two")
+    one_out, two_out = _outputs(tmp_path / "one"), _outputs(tmp_path / "two")
     assert one_out == two_out and any(v is not None for v in one_out.values())
+
+
+def _outputs(d: Path) -> dict[tuple[Any, ...], bytes | None]:
+    """Every row's output bytes by (case, dtype, framework, op, path)."""
+    store = load_beside(d)
+    assert store is not None
+    got = {}
+    for r in load_results(d):
+        stored = store.output(SimpleNamespace(**r))  # type: ignore[arg-type]
+        key = (r["case"], r["dtype"], r["framework"], r["op"], r["path"])
+        got[key] = None if stored is None else stored.values.tobytes()
+    return got
+
+
+def test_jax_in_two_processes_computes_the_same_bits(cli: Cli, tmp_path: Path) -> None:
+    """The framework the split is for: its programs per shape are the same in either process
+    (and shared through the persistent cache)."""
+    pytest.importorskip("jax")
+    for n in ("1", "2"):
+        code, out, err = cli(
+            "run", *SOME, "--framework", "jax", "--worker-processes", n,
+            "--report-dir", str(tmp_path / n), "--format", "json", "--quiet",
+        )  # fmt: skip
+        assert code in (0, 1), out + err
+    one, two = _outputs(tmp_path / "1"), _outputs(tmp_path / "2")
+    assert one == two and sum(v is not None for v in one.values()) > 20
 
 
 def test_a_killed_process_costs_only_its_own_batches(cli_logged: Any, tmp_path: Path) -> None:
