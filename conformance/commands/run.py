@@ -134,7 +134,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="auto|N",
         help="worker processes per framework (default auto: a framework holding most of the "
         "run's estimated work gets up to one per core, its batches dealt among them; see "
-        "README, 'Architecture'); N: every framework gets N",
+        "README, 'Running'); N: every framework gets N",
     )
     p.add_argument("--quiet", action="store_true", help="no progress display or progress lines")
     p.add_argument(
