@@ -209,12 +209,9 @@ class _Run:
         self.fw_index = {name: i for i, name in enumerate(self.chosen)}
         self.modes, self.devices = expand(o.mode, MODES), expand(o.device, DEVICES)
         self.combos = [(m, d) for m in self.modes for d in self.devices]
+        self.shape = RunShape.of(self.chosen, self.known, self.modes, self.devices)
         self.cases, self.shard_plan = select_units(
-            self.cases,
-            o.dtypes,
-            o.shard,
-            o.units,
-            RunShape.of(self.chosen, self.known, self.modes, self.devices),
+            self.cases, o.dtypes, o.shard, o.units, self.shape
         )
         self.wanted = wanted(self.cases, o.dtypes)
         # every unit in the run's order; each is replaced by its planned self when its batches
@@ -292,13 +289,14 @@ class _Run:
     def _process_counts(self) -> dict[str, int]:
         """Worker processes per chosen framework (conformance/spread.py): from the estimated
         work of its rows in this run, or ``worker_processes`` for every one."""
-        shape = RunShape.of(self.chosen, self.known, self.modes, self.devices)
         work = dict.fromkeys(self.chosen, 0.0)
+        if self.options.worker_processes is not None:
+            return spread.processes(work, 1, self.options.worker_processes)
         facts: dict[str, tuple[CaseFacts, dict[str, int]]] = {}
         for case, _dtype in self.wanted:
             if case.id not in facts:
                 f = CaseFacts.of(case)
-                facts[case.id] = (f, rows_per_framework(f, shape))
+                facts[case.id] = (f, rows_per_framework(f, self.shape))
             f, rows = facts[case.id]
             for name in work:
                 work[name] += framework_cost(f, name, rows.get(name, 0))
