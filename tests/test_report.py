@@ -166,3 +166,27 @@ def test_outputs_keep_their_own_dtype_and_every_bit(tmp_path: Path, dtype: str) 
             got = s.reference("c", dtype, op)
             assert got is not None
             assert np.array_equal(got.values.view(np.uint64), want.view(np.uint64))
+
+
+def test_the_frame_holds_what_asdict_gives_and_copies_the_settings() -> None:
+    """tables.frame skips asdict's deep copy; the frame must still be asdict's, cell for cell
+    (inf, nan and None included), and its settings dicts the frame's own."""
+    from dataclasses import asdict
+
+    from conformance.results import Row
+
+    rows = [
+        Row("c", "f.yaml", "float32", "affine", "numpy", "2", "x @ W.T", "eager", "cpu", "pass",
+            max_abs_err=float("inf"), max_ulp=float("nan"), settings={"a": "1", "b": "2"}),
+        Row("d", "g.yaml", "float64", "sigmoid", "torch", "2", "nn.Sigmoid", "eager", "cpu",
+            "skip", worst_index="(0, 1)", n=3),
+    ]  # fmt: skip
+    got = tables.frame(rows)
+    want = tables.pd.DataFrame([asdict(r) for r in rows])
+    assert list(got.columns) == list(want.columns)
+    for col in want.columns:
+        for a, b in zip(got[col], want[col], strict=True):
+            same = a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
+            assert same or (a is None and b is None), (col, a, b)
+    got["settings"][0]["a"] = "changed"
+    assert rows[0].settings == {"a": "1", "b": "2"}
