@@ -2,9 +2,10 @@
 
 One process per framework leaves a core idle when one framework holds most of a run's work:
 JAX's eager mode runs one XLA program per primitive and shape, and its dispatch is Python
-under the GIL, so 1,000 random-shape cases kept its one process busy ~40 s on one core while
-the other core finished TensorFlow and torch and then waited. Two JAX processes took 25 s
-for the same JAX work (README, "Benchmarks").
+under the GIL, so one process keeps one core busy: 1,000 random-shape cases, JAX alone, warm,
+42–44 s in one process, 31 s in two (README, "Running"). Where the other frameworks keep the
+other cores busy anyway, a split gains nothing and costs a second start-up (README,
+"Benchmarks": the four frameworks on two cores).
 
 - :func:`processes`: a framework whose estimated work is more than about one and a half
   cores' share of the run (its start-up included in the whole) gets a process per core's
