@@ -300,7 +300,7 @@ class _Run:
             f, rows = facts[case.id]
             for name in work:
                 work[name] += framework_cost(f, name, rows.get(name, 0))
-        return spread.processes(work, spread.cores(), self.options.worker_processes)
+        return spread.processes(work, spread.cores())
 
     def _limits(
         self, name: str, paths: tuple[ApiPath, ...], modes: tuple[str, ...], devs: tuple[str, ...]
@@ -495,7 +495,7 @@ class _Run:
             self.problems.append(f"{w.name}: {msg['traceback']}")
         elif kind == "exit":
             ended = msg["ended"]
-            fw.seconds = max(fw.seconds or 0.0, ended.seconds)
+            fw.seconds = max(fw.seconds, ended.seconds)  # its processes ran side by side
             self.exited.add(w.key)
             if ended.reason:
                 fw.fatal = fw.fatal or ended.reason

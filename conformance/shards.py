@@ -98,8 +98,19 @@ def reference_cost(case: CaseFacts) -> float:
 
 def framework_cost(case: CaseFacts, framework: str, rows: int) -> float:
     """Estimated seconds of ``rows`` rows of one unit of ``case`` in ``framework``."""
-    per_row = COST_MAC_S * case.macs + COST_OUT_S * case.outputs
-    return rows * (COST_CALL_S.get(framework, COST_CALL_OTHER_S) + per_row)
+    return rows * row_cost(framework, case.macs, case.outputs)
+
+
+def row_cost(framework: str, macs: int, outputs: int) -> float:
+    """Estimated seconds of one row in ``framework``: a call of ``macs`` multiply-adds
+    giving ``outputs`` elements."""
+    per_row = COST_MAC_S * macs + COST_OUT_S * outputs  # first: the same sums, the same splits
+    return COST_CALL_S.get(framework, COST_CALL_OTHER_S) + per_row
+
+
+def start_cost(framework: str) -> float:
+    """Estimated seconds of a framework worker's start-up (imports and set-up)."""
+    return COST_START_S.get(framework, COST_START_OTHER_S)
 
 
 # -- the split ----------------------------------------------------------------------------------
@@ -285,9 +296,7 @@ def work_groups(
     if not names or count <= 1:
         return [WorkGroup(tuple(a.name for a in shape.adapters), everything)]
     cost = {
-        n: COST_START_S.get(n, COST_START_OTHER_S)
-        + sum(framework_cost(f, n, rows[u][n]) for u, f in units)
-        for n in names
+        n: start_cost(n) + sum(framework_cost(f, n, rows[u][n]) for u, f in units) for n in names
     }
     if count <= len(names):
         p = split([((n, ""), cost[n]) for n in names], count)

@@ -29,14 +29,7 @@ import os
 from collections.abc import Hashable, Mapping, Sequence
 
 from .adapters.base import Batch
-from .shards import (
-    COST_CALL_OTHER_S,
-    COST_CALL_S,
-    COST_MAC_S,
-    COST_OUT_S,
-    COST_START_OTHER_S,
-    COST_START_S,
-)
+from .shards import row_cost, start_cost
 
 #: a framework is split only when its estimated work is this many times its start-up
 MIN_SPLIT = 10.0
@@ -50,11 +43,6 @@ def cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
-
-
-def start_cost(framework: str) -> float:
-    """Estimated seconds of a framework worker's start-up (imports and set-up)."""
-    return COST_START_S.get(framework, COST_START_OTHER_S)
 
 
 def processes(work: Mapping[str, float], cores: int, fixed: int | None = None) -> dict[str, int]:
@@ -74,7 +62,6 @@ def processes(work: Mapping[str, float], cores: int, fixed: int | None = None) -
 
 def batch_cost(batch: Batch, framework: str, paths: int) -> float:
     """Estimated seconds of one batch in ``framework`` with ``paths`` paths of its kind."""
-    call = COST_CALL_S.get(framework, COST_CALL_OTHER_S)
     cost = 0.0
     for item in batch.items:
         if item.x is not None:  # dense: rows of x times the output width, in_features deep
@@ -82,7 +69,7 @@ def batch_cost(batch: Batch, framework: str, paths: int) -> float:
             outs, depth = rows * max(1, batch.out_features), max(1, batch.in_features)
         else:  # sigmoid: elementwise on z
             outs, depth = (item.z.size if item.z is not None else 1), 0
-        cost += paths * (call + COST_MAC_S * outs * depth + COST_OUT_S * outs)
+        cost += paths * row_cost(framework, outs * depth, outs)
     return cost
 
 
