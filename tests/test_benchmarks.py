@@ -232,3 +232,35 @@ def test_phases_times_every_step_of_a_run(tmp_path: Path) -> None:
         assert phase in err, phase
     assert "not hooked" not in err
     assert json.loads((tmp_path / "r" / "results.json").read_text())  # the run itself ran
+
+
+def test_floors_measures_each_framework_and_adds_up(tmp_path: Path) -> None:
+    """benchmarks/floors.py: every framework's start-up and work, cold and warm, and floors
+    that are the sums of those CPU seconds over the cores."""
+    gen = bench_module("gen_cases")
+    gen.write(tmp_path / "cases", gen.specs(6, seed=1))
+    out = tmp_path / "floors.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "floors.py"), str(tmp_path / "cases"), "--framework",
+         "numpy", "--framework", "torch", "--output", str(out)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    res = json.loads(out.read_text())
+    assert set(res["frameworks"]) == {"numpy", "torch"} and res["runs"] == ["cold", "warm"]
+    for fw in res["frameworks"].values():
+        for run in fw.values():
+            assert run["batches"] >= 1 and run["cases_without_draw"] == 6
+            assert run["failed_batches"] == 0 and run["skipped_batches"] == 0
+            assert run["startup_cpu_s"] > 0 and run["startup_rss_bytes"] > 0
+    torch_start = res["frameworks"]["torch"]["warm"]["startup_cpu_s"]
+    assert torch_start > res["frameworks"]["numpy"]["warm"]["startup_cpu_s"]  # it imports torch
+    for key in ("cold", "warm"):
+        cpu = sum(
+            r[key]["startup_cpu_s"] + r[key]["work_cpu_s"] for r in res["frameworks"].values()
+        )
+        assert res[f"{key}_cpu_s"] == pytest.approx(cpu, abs=2e-3)
+        assert res[f"{key}_floor_s"] == pytest.approx(cpu / res["cores"], abs=2e-3)
+    rss = sum(r["warm"]["startup_rss_bytes"] for r in res["frameworks"].values())
+    assert res["floor_rss_bytes"] == rss
+    assert "floor" in done.stdout and "CPU-s" in done.stdout
