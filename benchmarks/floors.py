@@ -185,6 +185,8 @@ def main() -> int:
         runs = [r for r in ("cold", "warm") if r in args.runs.split(",")] or ["warm"]
         res = measure(paths, names, args.jax_cache or tmp, runs)
     res["paths"] = paths
+    res["command"] = " ".join(["python", "benchmarks/floors.py", *sys.argv[1:]])
+    res["date"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     if args.import_floor:
         sys.path.insert(0, str(HERE))
         from procs import best_of
