@@ -58,6 +58,8 @@ def child(spec: str, paths: list[str], cache_dir: str) -> dict[str, Any]:
     adapter.settings()
     adapter.version()
     startup = time.process_time() - t0
+    from conformance.adapters.jax_adapter import resident_bytes  # after the clock: not start-up
+
     rss = resident_bytes()
 
     from conformance.loader import load_cases
@@ -87,15 +89,6 @@ def child(spec: str, paths: list[str], cache_dir: str) -> dict[str, Any]:
         "cases_without_draw": len(ready),
         "cases_with_draw_left_out": len(cases) - len(ready),
     }
-
-
-def resident_bytes() -> int:
-    """This process's resident memory now (Linux ``/proc/self/statm``; 0 elsewhere)."""
-    try:
-        with open("/proc/self/statm", "rb") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 def run_child(spec: str, paths: list[str], cache_dir: str) -> dict[str, Any]:
