@@ -104,18 +104,15 @@ def run_child(spec: str, paths: list[str], cache_dir: str) -> dict[str, Any]:
     return out
 
 
-def cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 def measure(paths: list[str], names: list[str], cache: str, runs: list[str]) -> dict[str, Any]:
     from conformance.host import machine_key
     from conformance.registry import available_specs
+    from conformance.spread import cores
 
     specs = available_specs()
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        raise SystemExit(f"floors: unknown framework {unknown[0]!r}; known: {', '.join(specs)}")
     compiled = str(Path(cache).absolute() / "compiled" / machine_key())  # the suite's layout
     per: dict[str, Any] = {}
     for name in names:
