@@ -1,7 +1,8 @@
 """The floor under a run: what the frameworks cost by themselves, measured in one session.
 
-    python benchmarks/floors.py CASES... [--framework NAME ...] [--jax-cache DIR]
-                                [--yardstick N] [--output FILE]
+    python benchmarks/floors.py CASES... [--framework NAME ...] [--adapter MODULE:CLASS ...]
+                                [--jax-cache DIR] [--runs cold,warm] [--yardstick N]
+                                [--import-floor] [--output FILE]
 
 Any run of the suite starts each framework's worker (imports, set-up) and makes each path's
 framework calls at each case's shape. This measures those two things alone, each framework
@@ -41,6 +42,11 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))  # benchmarks/ scripts import each other by plain name
+from procs import best_of  # noqa: E402
+from procs import measure as measure_tree  # noqa: E402
+from run import child_env  # noqa: E402
+
 DEFAULT = ("numpy", "torch", "tensorflow", "jax")
 
 
@@ -64,9 +70,10 @@ def child(spec: str, paths: list[str], cache_dir: str) -> dict[str, Any]:
 
     from conformance.loader import load_cases
     from conformance.planning import plan
+    from conformance.runner import _needs_draw
 
     cases, _errors = load_cases(paths)
-    ready = [c for c in cases if not (c.init is not None and c.kind == "dense")]
+    ready = [c for c in cases if not _needs_draw(c)]
     _units, batches = plan(ready, [], ["eager"], ["cpu"])
     t1 = time.process_time()
     skipped = failed = 0
@@ -93,9 +100,10 @@ def child(spec: str, paths: list[str], cache_dir: str) -> dict[str, Any]:
 
 def run_child(spec: str, paths: list[str], cache_dir: str) -> dict[str, Any]:
     argv = [sys.executable, str(Path(__file__).resolve()), "--child", spec, "--cache", cache_dir]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = child_env()  # the caller's folder importable, as `python -m conformance` has it
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
     t = time.perf_counter()
-    p = subprocess.run([*argv, *paths], cwd=ROOT, env=env, capture_output=True, text=True)
+    p = subprocess.run([*argv, *paths], env=env, capture_output=True, text=True)
     if p.returncode != 0:
         tail = p.stderr.strip().splitlines()[-3:]
         raise SystemExit(f"floors: the {spec} child failed ({p.returncode}): {tail}")
@@ -104,12 +112,14 @@ def run_child(spec: str, paths: list[str], cache_dir: str) -> dict[str, Any]:
     return out
 
 
-def measure(paths: list[str], names: list[str], cache: str, runs: list[str]) -> dict[str, Any]:
+def measure(
+    paths: list[str], names: list[str], cache: str, runs: list[str], extra: list[str]
+) -> dict[str, Any]:
     from conformance.host import machine_key
     from conformance.registry import available_specs
     from conformance.spread import cores
 
-    specs = available_specs()
+    specs = available_specs(extra)
     unknown = [n for n in names if n not in specs]
     if unknown:
         raise SystemExit(f"floors: unknown framework {unknown[0]!r}; known: {', '.join(specs)}")
@@ -135,14 +145,11 @@ def measure(paths: list[str], names: list[str], cache: str, runs: list[str]) -> 
 
 
 def yardstick(cases: int) -> dict[str, Any]:
-    sys.path.insert(0, str(HERE))
-    from procs import measure as measure_tree
-
     argv = [sys.executable, str(HERE / "handwritten.py"), "--cases", str(cases), "--seed", "0"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    m = measure_tree(argv, cwd=ROOT, env=env)
-    wall = round(m.seconds, 3)
-    return {"cases": cases, "wall_s": wall, "cpu_s": round(m.cpu_seconds, 3), "rc": m.returncode}
+    m = measure_tree(argv, cwd=ROOT, env=child_env())
+    if m.returncode != 0:  # a loop that stopped early would make the targets too easy
+        raise SystemExit(f"floors: handwritten.py failed ({m.returncode}): {m.stderr[-300:]}")
+    return {"cases": cases, "wall_s": round(m.seconds, 3), "cpu_s": round(m.cpu_seconds, 3)}
 
 
 def main() -> int:
@@ -161,6 +168,9 @@ def main() -> int:
         action="store_true",
         help="also time python -c 'import tensorflow' (best of 3): target (a) is 1.5x / 2.5x it",
     )
+    ap.add_argument(
+        "--adapter", action="append", default=[], help="MODULE:CLASS, as `conformance run` takes"
+    )
     ap.add_argument("--output", help="write the figures here as JSON")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--cache", help=argparse.SUPPRESS)
@@ -171,18 +181,15 @@ def main() -> int:
         sys.stdout.flush()
         os._exit(0)  # skip the frameworks' slow teardown, as the worker does
     names = args.framework or list(DEFAULT)
+    sys.path.insert(1, os.getcwd())  # --adapter modules, as `python -m conformance` finds them
     with tempfile.TemporaryDirectory(prefix="floors-cache-") as tmp:
         runs = [r for r in ("cold", "warm") if r in args.runs.split(",")] or ["warm"]
-        res = measure(paths, names, args.jax_cache or tmp, runs)
+        res = measure(paths, names, args.jax_cache or tmp, runs, args.adapter)
     res["paths"] = paths
     res["command"] = " ".join(["python", "benchmarks/floors.py", *sys.argv[1:]])
     res["date"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     if args.import_floor:
-        sys.path.insert(0, str(HERE))
-        from procs import best_of
-
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        imp = best_of([sys.executable, "-c", "import tensorflow"], 3, cwd=ROOT, env=env)
+        imp = best_of([sys.executable, "-c", "import tensorflow"], 3, cwd=ROOT, env=child_env())
         res["import_tensorflow_s"] = round(imp, 3)
         res["target_a_warm_s"] = round(1.5 * imp, 3)
         res["target_a_cold_s"] = round(2.5 * imp, 3)

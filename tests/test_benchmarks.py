@@ -264,3 +264,18 @@ def test_floors_measures_each_framework_and_adds_up(tmp_path: Path) -> None:
     rss = sum(r["warm"]["startup_rss_bytes"] for r in res["frameworks"].values())
     assert res["floor_rss_bytes"] == rss
     assert "floor" in done.stdout and "CPU-s" in done.stdout
+
+
+def test_floors_refuses_a_floor_when_batches_raise(tmp_path: Path) -> None:
+    """A framework whose batches raise did none of their work: its floor would be too low,
+    so floors.py says so and exits 1 (a plugin adapter through --adapter, as run takes it)."""
+    gen = bench_module("gen_cases")
+    gen.write(tmp_path / "cases", gen.specs(3, seed=2))
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "floors.py"), str(tmp_path / "cases"), "--framework",
+         "deviceraises", "--adapter", "tests.plugins:DeviceRaises", "--runs", "warm"],
+        capture_output=True, text=True, timeout=300, check=False,
+        cwd=BENCH.parent,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "batches that raised" in done.stderr and "'deviceraises': 3" in done.stderr
